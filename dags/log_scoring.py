@@ -1,0 +1,78 @@
+"""log_scoring: score unscored logs every six hours (and when new logs arrive), then record findings."""
+from __future__ import annotations
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
+
+from logintel.dag_defaults import DEFAULT_ARGS, START, TAGS
+from logintel.assets import FINDINGS, LOGS, PREDICTIONS
+
+DOC = """
+### Score logs and record findings
+Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
+
+1. **plan**: split the logs without a prediction from the champion into id-range partitions;
+2. **score_partition** (mapped, one task per partition, so Celery/Kubernetes workers share
+   the work): read with COPY, mask each message to its template, score each template once,
+   write `logintel.ml_predictions` with COPY into a staging table and one upsert per chunk;
+3. **findings**: template statistics and out-of-group model probabilities give level
+   verdicts; the GX suite `prediction_findings` validates `logintel.v_prediction_checks` and the
+   failing ids become `logintel.dq_findings` (unique per log, kind and model: re-runs add nothing);
+4. **report**: rebuilds the HTML report.
+
+Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
+**confidence** (minimum confidence of a level finding).
+"""
+
+
+@dag(dag_id="log_scoring",
+     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 */6 * * *", timezone="UTC"), assets=[LOGS]),
+     start_date=START, catchup=False, max_active_runs=1, default_args=DEFAULT_ARGS,
+     tags=TAGS + ["ml", "scoring", "great_expectations"], doc_md=DOC,
+     params={
+         "partitions": Param(2, type="integer", minimum=1, maximum=64, title="Partitions",
+                             description="Mapped scoring tasks (id ranges)."),
+         "chunk_size": Param(200000, type="integer", minimum=1000, maximum=5000000, title="Chunk size",
+                             description="Rows per read/score/write transaction."),
+         "confidence": Param(0.9, type="number", minimum=0.5, maximum=1.0, title="Confidence threshold",
+                             description="Minimum confidence of a level finding."),
+     })
+def log_scoring():
+    @task
+    def plan() -> list[dict]:
+        from logintel import tasks
+
+        ctx = get_current_context()
+        tasks.prepare_database()
+        return tasks.plan_scoring(ctx["run_id"], int(ctx["params"]["partitions"]))
+
+    @task
+    def score_partition(part: dict) -> dict:
+        from logintel import tasks
+
+        chunk = int(get_current_context()["params"]["chunk_size"])
+        return tasks.score_partition(part["lo"], part["hi"], part["run_id"], chunk)
+
+    @task(outlets=[PREDICTIONS])
+    def finish(results) -> dict:
+        from logintel import tasks
+
+        return tasks.finish_scoring(get_current_context()["run_id"], list(results))
+
+    @task(outlets=[FINDINGS])
+    def findings() -> dict:
+        from logintel import tasks
+
+        ctx = get_current_context()
+        return tasks.record_findings(ctx["run_id"], float(ctx["params"]["confidence"]))
+
+    @task
+    def report() -> str:
+        from logintel import tasks
+
+        return tasks.write_report()
+
+    scored = score_partition.expand(part=plan())
+    finish(scored) >> findings() >> report()
+
+
+log_scoring()

@@ -1,0 +1,238 @@
+"""The `logintel` command: everything a DAG does, from the shell, with the same functions."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import get_settings, mask_url
+
+app = typer.Typer(help="Find logs whose recorded level or anomaly flag is wrong.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+db_app = typer.Typer(help="The database: start, migrate, show.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+out = Console()
+
+
+def _url() -> str:
+    from . import db
+
+    return db.database_url()
+
+
+def _print_json(data) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+@db_app.command("up")
+def db_up(shell: bool = typer.Option(False, help="Print `export` lines for a shell (used by the Makefile).")) -> None:
+    """Start the embedded server if no URL is set, create the databases and apply migrations."""
+    from .runtime import prepare, shell_exports
+
+    env = prepare()
+    if shell:
+        print(shell_exports(env))
+    else:
+        console.print(f"[green]database ready[/]: {mask_url(env['LOGINTEL_DATABASE_URL'])}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the SQL migrations not applied yet (safe to run twice)."""
+    from . import db
+
+    applied = db.upgrade(_url())
+    console.print(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
+
+
+@db_app.command("url")
+def db_url(show_password: bool = False) -> None:
+    """Print the Logintel database URL."""
+    url = _url()
+    print(url if show_password else mask_url(url))
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server (no effect with LOGINTEL_DATABASE_URL)."""
+    from . import embedded
+
+    settings = get_settings()
+    stopped = embedded.stop(settings.pgdata)
+    console.print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+@app.command()
+def generate(logs: int = typer.Option(100_000, "--logs", min=1), days: float = typer.Option(7.0, min=0.01),
+             out_path: Path = typer.Option(..., "--out", help="File to write (.gz to compress)."),
+             fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv, log4j, python or syslog."),
+             seed: int = 42) -> None:
+    """Write realistic synthetic logs with anomaly episodes flagged as ground truth."""
+    from .simulate import generate as gen, write_logs
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    n = write_logs(gen(logs, days=days, seed=seed), out_path, fmt=fmt)
+    console.print(f"wrote {n:,} logs to {out_path}")
+
+
+@app.command()
+def ingest(paths: list[Path] = typer.Argument(..., help="Files, or folders scanned for new files."),
+           service: Optional[str] = typer.Option(None, help="Service for records that name none."),
+           fmt: str = typer.Option("auto", "--format"), as_json: bool = typer.Option(False, "--json")) -> None:
+    """Load log files (JSON lines, CSV, text formats, .gz) into PostgreSQL; bad records are quarantined."""
+    from .ingest import ingest_paths, scan_landing
+
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(scan_landing(p))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise typer.BadParameter(f"no such file or folder: {p}")
+    result = ingest_paths(files, default_service=service, fmt=fmt, url=_url())
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        console.print(f"batch {result.batch_id}: read {result.read:,}, loaded {result.loaded:,}, "
+                      f"duplicates {result.duplicates:,}, quarantined {result.quarantined:,}; "
+                      f"skipped files already loaded: {len(result.skipped_files)}")
+
+
+@app.command()
+def quality(run_key: str = typer.Option("manual", help="Run key recorded in dq_runs.")) -> None:
+    """Validate the logs of batches not checked yet with the GX quality suite."""
+    from .quality.run import pending_batches, validate_batches
+
+    url = _url()
+    batches = pending_batches(url)
+    if not batches:
+        console.print("no new batches to validate")
+        return
+    run = validate_batches(url, batches, run_key, get_settings().future_tolerance_minutes)
+    _print_json(run.summary())
+
+
+@app.command()
+def train(seed: int = 0) -> None:
+    """Train the level and anomaly models; promote the new version if it is not worse."""
+    from . import training
+
+    result = training.train(_url(), seed=seed)
+    _print_json({k: v for k, v in result.as_dict().items()})
+
+
+@app.command()
+def score(partitions: int = typer.Option(1, min=1), chunk_size: Optional[int] = typer.Option(None, min=1000),
+          run_key: str = "manual") -> None:
+    """Score every log without a prediction from the champion model."""
+    from . import scoring
+
+    _print_json(scoring.score_all(_url(), run_key=run_key, partitions=partitions, chunk_size=chunk_size))
+
+
+@app.command()
+def detect(run_key: str = "manual") -> None:
+    """Compute level verdicts and record findings through the GX findings suite."""
+    from . import findings as f
+
+    _print_json(f.record_findings(_url(), run_key).as_dict())
+
+
+@app.command("findings")
+def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv or json"),
+                 out_file: Optional[Path] = typer.Option(None, "--out"), kind: Optional[str] = None,
+                 all_versions: bool = typer.Option(False, help="Include findings of retired models.")) -> None:
+    """Export findings with the source file and line of each log."""
+    from . import findings as f
+
+    rows = f.export(_url(), kind=kind, all_versions=all_versions)
+    if fmt == "json":
+        text = json.dumps(rows, default=str, indent=1)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        cols = list(rows[0].keys()) if rows else ["finding_id", "log_id", "source", "source_line", "kind"]
+        writer = csv.DictWriter(buf, fieldnames=cols)
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buf.getvalue()
+    elif fmt == "table":
+        table = Table(title=f"{len(rows):,} findings")
+        for col in ("kind", "source", "source_line", "recorded_value", "suggested_value", "confidence", "reason"):
+            table.add_column(col, overflow="fold")
+        for r in rows[:200]:
+            table.add_row(*(str(r[c]) for c in ("kind", "source", "source_line", "recorded_value",
+                                                 "suggested_value", "confidence", "reason")))
+        if out_file:
+            raise typer.BadParameter("--out needs --format csv or json")
+        Console().print(table, markup=False)
+        return
+    else:
+        raise typer.BadParameter(f"unknown format {fmt!r}: use table, csv or json")
+    if out_file:
+        out_file.write_text(text)
+        console.print(f"wrote {len(rows):,} findings to {out_file}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("simulate-issues")
+def simulate_issues(rate: float = typer.Option(0.03, min=0.0, max=1.0), scheme: str = "reference", seed: int = 1,
+                    run: Optional[str] = None) -> None:
+    """Inject wrong levels and cleared anomaly flags into stored logs, keeping the truth."""
+    from .inject import inject
+
+    _print_json(inject(_url(), rate=rate, scheme=scheme, seed=seed, run=run).as_dict())
+
+
+@app.command()
+def summary(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Loaded / quarantined counts, model metrics, findings by kind, detection scores, where the results are."""
+    from .summary import collect, render
+
+    data = collect(_url())
+    if as_json:
+        _print_json(data)
+    else:
+        render(data, Console())
+
+
+@app.command()
+def report(out_file: Optional[Path] = typer.Option(None, "--out")) -> None:
+    """Write the HTML report (findings, plots, model metrics)."""
+    from .report import write_report
+
+    path = write_report(_url(), out_file)
+    console.print(f"report: {path}")
+
+
+@app.command()
+def evaluate(input_file: Path = typer.Option(..., "--input", exists=True), rate: float = 0.03,
+             scheme: str = "reference", seed: int = 1, service: Optional[str] = None,
+             as_json: bool = typer.Option(False, "--json"), keep: bool = False) -> None:
+    """Run the real path on a throwaway database: ingest, inject, train, score, findings; print scores."""
+    from .evaluate import evaluate_file
+
+    result = evaluate_file(input_file, rate=rate, scheme=scheme, seed=seed, service=service, keep=keep)
+    if as_json:
+        _print_json(result)
+    else:
+        table = Table(title=f"{input_file.name}: scheme {scheme}, rate {rate}, seed {seed}")
+        for col in ("finding", "findings", "injected", "true positives", "precision", "recall", "f1"):
+            table.add_column(col)
+        for fam, s in result["scores"].items():
+            table.add_row(fam, str(s["findings"]), str(s["injected"]), str(s["true_positives"]),
+                          str(s["precision"]), str(s["recall"]), str(s["f1"]))
+        Console().print(table)
+
+
+if __name__ == "__main__":
+    app()

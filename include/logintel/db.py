@@ -1,0 +1,118 @@
+"""Connections, migrations and bulk-I/O helpers for the Logintel database."""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import resources
+from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from .config import Settings, get_settings, mask_url
+
+DEFAULT_DB = "logintel"
+MIGRATION_LOCK = 741_2001  # advisory lock key: one migrator at a time
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+def ensure_database(url: str) -> None:
+    """Create the database of `url` if the server does not have it yet."""
+    name = database_name(url)
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+        return
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+
+
+def server_url(settings: Settings | None = None) -> str:
+    """URL of the configured server's `postgres` database, starting the embedded one if needed."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return with_database(settings.database_url, "postgres")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
+        from . import embedded
+    return embedded.start(settings.pgdata, settings.embedded_port)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """URL of the Logintel database (created on first use)."""
+    settings = settings or get_settings()
+    url = settings.database_url or with_database(server_url(settings), DEFAULT_DB)
+    return url
+
+
+def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    url = url or database_url()
+    try:
+        return psycopg.connect(url, connect_timeout=15, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise psycopg.OperationalError(f"cannot connect to {mask_url(url)}: {exc}") from None
+
+
+@contextmanager
+def transaction(url: str | None = None) -> Iterator[psycopg.Connection]:
+    """One connection, one transaction: committed on success, rolled back on any error."""
+    with connect(url) as conn:
+        with conn.transaction():
+            yield conn
+
+
+@lru_cache(maxsize=None)
+def sql(name: str) -> str:
+    """The text of include/logintel/sql/<name>.sql."""
+    return resources.files("logintel").joinpath("sql", f"{name}.sql").read_text()
+
+
+def migrations() -> list[tuple[str, str]]:
+    folder = resources.files("logintel").joinpath("sql", "migrations")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(n.removesuffix(".sql"), folder.joinpath(n).read_text()) for n in names]
+
+
+def upgrade(url: str | None = None) -> list[str]:
+    """Apply the migrations not applied yet; safe to run twice and concurrently."""
+    url = url or database_url()
+    ensure_database(url)
+    applied_now: list[str] = []
+    with connect(url) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute("CREATE SCHEMA IF NOT EXISTS logintel")
+            conn.execute("""CREATE TABLE IF NOT EXISTS logintel.schema_migrations (
+                               version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())""")
+            done = {r[0] for r in conn.execute("SELECT version FROM logintel.schema_migrations")}
+            for version, text in migrations():
+                if version in done:
+                    continue
+                conn.execute(text)
+                conn.execute("INSERT INTO logintel.schema_migrations (version) VALUES (%s)", (version,))
+                applied_now.append(version)
+    return applied_now
+
+
+def copy_rows(conn: psycopg.Connection, table: str, columns: list[str], rows) -> int:
+    """COPY an iterable of tuples into `table` (a trusted identifier from our own code)."""
+    cols = ", ".join(columns)
+    n = 0
+    with conn.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
+    return n

@@ -1,0 +1,85 @@
+"""Findings: wrong levels and wrong anomaly flags, recorded through the GX findings suite.
+
+1. Template statistics (lines per template and recorded level, in SQL) and the model's
+   out-of-group probabilities give level verdicts per (template, recorded level).
+2. The GX findings suite validates `v_prediction_checks`; the ids it reports failing
+   become rows of `dq_findings` (unique per log, kind and model version: re-runs add nothing).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from . import db
+from .scoring import require_champion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FindingsResult:
+    run_key: str
+    model_version: str
+    verdicts: int
+    new_findings: int
+    by_kind: dict
+    data_docs: str | None
+    gx_success: bool
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def compute_verdicts(url: str) -> int:
+    """Recompute the level verdicts of the champion (delete + insert in one transaction)."""
+    import pandas as pd
+
+    from . import detect, frames, model
+
+    version, path, sha = require_champion(url)
+    bundle = model.load(path, sha)
+    with db.connect(url) as conn:
+        stats = frames.read_frame(conn, db.sql("template_level_stats"), {"model_version": version},
+                                  dtypes={"template_key": "str", "level": "str", "n": "int64", "service": "str"})
+    verdicts = pd.DataFrame()
+    if len(stats):
+        probs = model.template_probabilities(bundle, stats.drop_duplicates("template_key"))
+        verdicts = detect.level_verdicts(stats, probs)
+    with db.transaction(url) as conn:
+        conn.execute("DELETE FROM logintel.level_verdicts WHERE model_version = %s", (version,))
+        if len(verdicts):
+            db.copy_rows(conn, "logintel.level_verdicts",
+                         ["model_version", "template_key", "level", "kind", "suggested_level", "confidence", "reason"],
+                         ((version, r.template_key, r.level, r.kind, r.suggested_level, float(r.confidence), r.reason)
+                          for r in verdicts.itertuples(index=False)))
+    return len(verdicts)
+
+
+def record_findings(url: str | None = None, run_key: str = "manual") -> FindingsResult:
+    from .quality.run import validate_findings
+
+    url = url or db.database_url()
+    version, _, _ = require_champion(url)
+    n_verdicts = compute_verdicts(url)
+    run = validate_findings(url, run_key)
+    level_ids = run.unexpected_ids.get("level_issue", [])
+    anomaly_ids = run.unexpected_ids.get("anomaly_issue", [])
+    with db.transaction(url) as conn:
+        new = conn.execute(db.sql("findings_insert"), {"run_key": run_key, "level_ids": level_ids,
+                                                       "anomaly_ids": anomaly_ids}).rowcount
+        by_kind = dict(conn.execute("SELECT kind, count(*) FROM logintel.dq_findings WHERE model_version = %s "
+                                    "GROUP BY kind ORDER BY kind", (version,)).fetchall())
+    return FindingsResult(run_key, version, n_verdicts, new, by_kind, run.data_docs, run.success)
+
+
+def export(url: str | None = None, kind: str | None = None, all_versions: bool = False) -> list[dict]:
+    url = url or db.database_url()
+    version = None if all_versions else require_champion(url)[0]
+    with db.connect(url) as conn:
+        cur = conn.execute(db.sql("findings_export"), {"model_version": version, "kind": kind})
+        cols = [c.name for c in cur.description]
+        return [dict(zip(cols, row)) for row in cur]
+
+
+__all__ = ["record_findings", "compute_verdicts", "export", "FindingsResult", "json"]

@@ -1,0 +1,108 @@
+"""The issue simulator: inject classic production problems into stored logs, keeping the truth.
+
+Schemes: `reference` (ERROR->INFO, a quarter ERROR->WARN, WARN->DEBUG, FATAL->DEBUG),
+`adjacent` (one step down), `callsite` (every line of randomly chosen templates demoted).
+The same run key never injects twice, so the task is idempotent.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from . import db
+
+SCHEMES = ("reference", "adjacent", "callsite")
+_DEMOTE_CALLSITE = {"FATAL": "ERROR", "ERROR": "WARN", "WARN": "INFO", "INFO": "DEBUG"}
+
+
+@dataclass
+class InjectResult:
+    run: str
+    scheme: str
+    rate: float
+    levels_changed: int
+    flags_cleared: int
+    already_done: bool = False
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def inject(url: str | None = None, *, rate: float = 0.03, scheme: str = "reference", seed: int = 1,
+           anomaly_rate: float | None = None, run: str | None = None) -> InjectResult:
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be between 0 and 1, got {rate}")
+    url = url or db.database_url()
+    run = run or f"{scheme}-{rate}-{seed}"
+    anomaly_rate = rate if anomaly_rate is None else anomaly_rate
+    with db.transaction(url) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(7412003)")
+        done = conn.execute("SELECT count(*) FILTER (WHERE kind = 'level'), count(*) FILTER (WHERE kind <> 'level') "
+                            "FROM logintel.injected_issues WHERE injection_run = %s", (run,)).fetchone()
+        if done[0] or done[1]:
+            return InjectResult(run, scheme, rate, done[0], done[1], already_done=True)
+        total, flagged = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_anomaly) FROM logintel.logs").fetchone()
+        if scheme == "callsite":
+            levels = _inject_callsite(conn, rate, seed, run)
+        else:
+            levels = conn.execute(db.sql("inject_levels"), {"seed": seed, "n": round(rate * total),
+                                                            "scheme": scheme, "run": run}).rowcount
+        flags = conn.execute(db.sql("inject_anomaly_flags"), {"seed": seed, "n": round(anomaly_rate * flagged),
+                                                              "scheme": scheme, "run": run}).rowcount
+    return InjectResult(run, scheme, rate, levels, flags)
+
+
+def _inject_callsite(conn, rate: float, seed: int, run: str) -> int:
+    """Demote every line of pseudo-randomly chosen templates (INFO or worse) until ~rate of all lines."""
+    from . import frames
+    from .templates import TemplateMasker
+
+    df = frames.read_frame(conn, "SELECT id, level, message FROM logintel.logs l WHERE level <> 'DEBUG' "
+                                 "AND message IS NOT NULL AND NOT EXISTS "
+                                 "(SELECT 1 FROM logintel.injected_issues i WHERE i.log_id = l.id)", dtypes={"id": "int64", "level": "str", "message": "str"})
+    total = conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0]
+    if df.empty:
+        return 0
+    df["template"] = TemplateMasker().keys(df["message"].tolist())
+    # A call site has one level: take each template's majority level as its own.
+    major = df.groupby("template")["level"].agg(lambda s: s.value_counts().index[0])
+    sizes = df.groupby("template").size()
+    order = sorted(sizes.index, key=lambda t: hashlib.md5(f"{seed}:{t}".encode()).hexdigest())
+    target, chosen, covered = rate * total, [], 0
+    for t in order:
+        if covered >= target:
+            break
+        if sizes[t] > 0.5 * target + 1:  # one huge template would blow the rate
+            continue
+        chosen.append(t)
+        covered += int(sizes[t])
+    pick = df[df["template"].isin(chosen) & (df["level"] == df["template"].map(major))]
+    if pick.empty:
+        return 0
+    rows = [(int(i), run, "callsite", "level", lvl, _DEMOTE_CALLSITE[lvl])
+            for i, lvl in zip(pick["id"], pick["level"])]
+    db.copy_rows(conn, "logintel.injected_issues",
+                 ["log_id", "injection_run", "scheme", "kind", "original_level", "injected_level"], rows)
+    return conn.execute("""UPDATE logintel.logs l SET level = i.injected_level FROM logintel.injected_issues i
+                           WHERE i.log_id = l.id AND i.injection_run = %s AND i.kind = 'level'""", (run,)).rowcount
+
+
+def detection_scores(url: str | None = None) -> dict:
+    """Precision / recall of the champion's findings against everything injected so far."""
+    url = url or db.database_url()
+    out: dict = {}
+    with db.connect(url) as conn:
+        for family, findings, injected, tp, exact in conn.execute(db.sql("detection_scores")):
+            precision = tp / findings if findings else (1.0 if not injected else 0.0)
+            recall = tp / injected if injected else None
+            f1 = (2 * precision * recall / (precision + recall)) if recall and precision else 0.0
+            out[family] = {"findings": findings, "injected": injected, "true_positives": tp,
+                           "exact_suggestions": exact, "precision": round(precision, 4),
+                           "recall": None if recall is None else round(recall, 4), "f1": round(f1, 4)}
+    return out
+
+
+__all__ = ["inject", "detection_scores", "SCHEMES"]

@@ -1,0 +1,1 @@
+"""Great Expectations: the data-quality suite on new log batches and the findings suite."""

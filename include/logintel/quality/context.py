@@ -1,0 +1,67 @@
+"""The file-backed GX context, its Postgres data source and Data Docs."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from ..config import get_settings
+
+DATASOURCE = "logintel_pg"
+# GX reads the URL from this variable at run time, so the secret never lands in great_expectations.yml.
+URL_VARIABLE = "LOGINTEL_DATABASE_URL"
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # psycopg 3 is installed; tell SQLAlchemy to use it.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def get_context(url: str):
+    """A GX file context under settings.gx_dir with the Postgres data source registered."""
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    os.environ[URL_VARIABLE + "_SA"] = _sqlalchemy_url(url)
+    root = get_settings().gx_root
+    root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    context.data_sources.add_or_update_postgres(name=DATASOURCE, connection_string="${" + URL_VARIABLE + "_SA}")
+    return context
+
+
+def data_docs_index(context) -> str | None:
+    """Path of the local Data Docs site's index page."""
+    urls = context.get_docs_sites_urls()
+    for site in urls:
+        url = site.get("site_url") or ""
+        if url.startswith("file://"):
+            return url[len("file://"):]
+    return None
+
+
+def replace_query_asset(context, name: str, query: str):
+    ds = context.data_sources.get(DATASOURCE)
+    try:
+        ds.delete_asset(name)
+    except Exception:  # not there yet
+        pass
+    return ds.add_query_asset(name=name, query=query)
+
+
+def table_asset(context, name: str, table: str, schema: str = "logintel"):
+    ds = context.data_sources.get(DATASOURCE)
+    try:
+        return ds.get_asset(name)
+    except Exception:
+        return ds.add_table_asset(name=name, table_name=table, schema_name=schema)
+
+
+def whole_batch(asset, name: str = "whole"):
+    try:
+        return asset.get_batch_definition(name)
+    except Exception:
+        return asset.add_batch_definition_whole_table(name)

@@ -1,0 +1,116 @@
+"""Run a GX suite through a checkpoint, rebuild Data Docs, and record the run in dq_runs."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .. import db
+from ..config import mask_url
+from . import context as gxctx
+from .suites import FINDINGS_SUITE, LOGS_SUITE, findings_suite, logs_quality_suite
+
+
+@dataclass
+class SuiteRun:
+    suite: str
+    run_key: str
+    success: bool
+    statistics: dict
+    failed: list[dict]
+    unexpected_ids: dict[str, list[int]] = field(default_factory=dict)
+    data_docs: str | None = None
+
+    def summary(self) -> dict:
+        return {"suite": self.suite, "run_key": self.run_key, "success": self.success,
+                "statistics": self.statistics, "failed": self.failed, "data_docs": self.data_docs}
+
+
+def _run_checkpoint(context, name: str, batch_def, suite, id_column: str | None):
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    suite = context.suites.add_or_update(suite)
+    vd = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=f"{name}_validation", data=batch_def, suite=suite))
+    result_format: dict = {"result_format": "COMPLETE"}
+    if id_column:
+        result_format["unexpected_index_column_names"] = [id_column]
+        result_format["return_unexpected_index_query"] = False
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=f"{name}_checkpoint", validation_definitions=[vd],
+        actions=[UpdateDataDocsAction(name="update_data_docs")], result_format=result_format))
+    return checkpoint.run()
+
+
+def _collect(result, id_column: str | None) -> tuple[bool, dict, list[dict], dict[str, list[int]]]:
+    (suite_result,) = list(result.run_results.values())
+    failed: list[dict] = []
+    ids: dict[str, list[int]] = {}
+    for r in suite_result.results:
+        cfg = r.expectation_config
+        column = cfg.kwargs.get("column")
+        res = r.result or {}
+        if not r.success:
+            failed.append({"expectation": cfg.type, "column": column,
+                           "unexpected_count": int(res.get("unexpected_count") or 0),
+                           "unexpected_percent": float(res.get("unexpected_percent") or 0.0),
+                           "partial_unexpected_list": [str(v)[:200] for v in (res.get("partial_unexpected_list") or [])[:10]]})
+        if id_column and res.get("unexpected_index_list"):
+            # GX returns numpy ints inside dicts: make them plain ints.
+            ids[column] = [int(item[id_column]) for item in res["unexpected_index_list"]]
+    stats = {k: (float(v) if isinstance(v, float) else int(v) if v is not None else None)
+             for k, v in dict(suite_result.statistics).items()}
+    return bool(suite_result.success), stats, failed, ids
+
+
+def _record(url: str, run: SuiteRun, batch_ref: str) -> None:
+    with db.transaction(url) as conn:
+        conn.execute(
+            """INSERT INTO logintel.dq_runs (run_key, suite, batch_ref, success, statistics, results, data_docs_path)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (suite, run_key) DO UPDATE SET success = EXCLUDED.success,
+                   statistics = EXCLUDED.statistics, results = EXCLUDED.results,
+                   data_docs_path = EXCLUDED.data_docs_path, validated_at = now(), batch_ref = EXCLUDED.batch_ref""",
+            (run.run_key, run.suite, batch_ref, run.success, json.dumps(run.statistics),
+             json.dumps(run.failed), run.data_docs))
+
+
+def pending_batches(url: str) -> list[int]:
+    with db.connect(url) as conn:
+        return [r[0] for r in conn.execute(db.sql("quality_pending_batches"))]
+
+
+def validate_batches(url: str, batch_ids: list[int], run_key: str, tolerance_minutes: int = 10) -> SuiteRun:
+    """Validate the logs of the given ingest batches with the quality suite (in SQL, on Postgres)."""
+    import great_expectations as gx
+
+    if not batch_ids:
+        raise ValueError("no batches to validate")
+    ids = sorted({int(b) for b in batch_ids})
+    context = gxctx.get_context(url)
+    query = db.sql("quality_batch_query").format(
+        tolerance=int(tolerance_minutes), batch_ids=",".join(str(i) for i in ids))
+    asset = gxctx.replace_query_asset(context, "logs_new_batches", query)
+    batch_def = asset.add_batch_definition_whole_table("whole")
+    result = _run_checkpoint(context, LOGS_SUITE, batch_def, logs_quality_suite(gx), None)
+    success, stats, failed, _ = _collect(result, None)
+    run = SuiteRun(LOGS_SUITE, run_key, success, stats, failed, data_docs=gxctx.data_docs_index(context))
+    _record(url, run, ",".join(map(str, ids)))
+    return run
+
+
+def validate_findings(url: str, run_key: str) -> SuiteRun:
+    """Validate the champion predictions view; failing ids are the findings."""
+    import great_expectations as gx
+
+    context = gxctx.get_context(url)
+    asset = gxctx.table_asset(context, "prediction_checks", "v_prediction_checks")
+    batch_def = gxctx.whole_batch(asset)
+    result = _run_checkpoint(context, FINDINGS_SUITE, batch_def, findings_suite(gx), "id")
+    success, stats, failed, ids = _collect(result, "id")
+    run = SuiteRun(FINDINGS_SUITE, run_key, success, stats, failed, ids, gxctx.data_docs_index(context))
+    _record(url, run, "champion")
+    return run
+
+
+__all__ = ["SuiteRun", "validate_batches", "validate_findings", "pending_batches", "mask_url"]

@@ -1,0 +1,106 @@
+"""Batch scoring: every log without a champion prediction, in id-range partitions and chunks.
+
+Each chunk is read with COPY, scored (one template scored once, the cache shared across
+chunks), written with COPY into a staging table and upserted in one transaction, so a
+crash leaves whole chunks or nothing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from . import db, training
+from .config import get_settings
+
+log = logging.getLogger(__name__)
+PRED_COLUMNS = ["log_id", "template_key", "predicted_level", "confidence", "anomaly_score", "predicted_anomaly"]
+
+
+class NoChampionError(RuntimeError):
+    pass
+
+
+@dataclass
+class PartitionResult:
+    lo: int
+    hi: int
+    scored: int
+    chunks: int
+
+
+def require_champion(url: str) -> tuple[str, str, str]:
+    champ = training.champion(url)
+    if champ is None:
+        raise NoChampionError("no champion model: run `logintel train` (or the log_training DAG) first")
+    return champ
+
+
+def plan_partitions(url: str, partitions: int) -> list[dict]:
+    version, _, _ = require_champion(url)
+    with db.connect(url) as conn:
+        rows = conn.execute(db.sql("scoring_partitions"),
+                            {"model_version": version, "partitions": max(1, int(partitions))}).fetchall()
+    return [{"lo": int(lo), "hi": int(hi), "n": int(n)} for _, lo, hi, n in rows]
+
+
+def start_run(url: str, run_key: str) -> int:
+    version, _, _ = require_champion(url)
+    with db.transaction(url) as conn:
+        return conn.execute(
+            """INSERT INTO logintel.scoring_runs (run_key, model_version) VALUES (%s, %s)
+               ON CONFLICT (run_key) DO UPDATE SET model_version = EXCLUDED.model_version
+               RETURNING id""", (run_key, version)).fetchone()[0]
+
+
+def finish_run(url: str, run_id: int) -> int:
+    with db.transaction(url) as conn:
+        return conn.execute(
+            """UPDATE logintel.scoring_runs r SET finished_at = now(),
+                   scored = (SELECT count(*) FROM logintel.ml_predictions p WHERE p.scoring_run_id = r.id)
+               WHERE id = %s RETURNING scored""", (run_id,)).fetchone()[0]
+
+
+def _rows(frame, preds):
+    import numpy as np
+
+    ids = frame["id"].to_numpy(dtype=np.int64)
+    return zip(ids.tolist(), preds["template_key"].tolist(), preds["predicted_level"].tolist(),
+               preds["confidence"].astype(float).tolist(), preds["anomaly_score"].astype(float).tolist(),
+               preds["predicted_anomaly"].astype(bool).tolist())
+
+
+def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | None = None) -> PartitionResult:
+    """Score the unscored logs with id in [lo, hi], chunk by chunk."""
+    from . import frames, model
+
+    version, path, sha = require_champion(url)
+    bundle = model.load(path, sha)  # raises ArtifactError naming the file before anything is written
+    chunk = int(chunk_size or get_settings().chunk_size)
+    scored = chunks = 0
+    with db.connect(url) as conn:
+        start = lo
+        while start <= hi:
+            end = min(hi, start + chunk - 1)
+            with conn.transaction():
+                frame = frames.read_logs(conn, start, end, version)
+                if len(frame):
+                    preds = model.predict(bundle, frame)
+                    conn.execute(db.sql("predictions_stage"))
+                    conn.execute("TRUNCATE predictions_stage")
+                    db.copy_rows(conn, "predictions_stage", PRED_COLUMNS, _rows(frame, preds))
+                    scored += conn.execute(db.sql("predictions_upsert"),
+                                           {"model_version": version, "run_id": run_id}).rowcount
+                    chunks += 1
+            start = end + 1
+    return PartitionResult(lo, hi, scored, chunks)
+
+
+def score_all(url: str | None = None, run_key: str = "manual", partitions: int = 1,
+              chunk_size: int | None = None) -> dict:
+    """Plan, score every partition in this process, and finish the run (the CLI's path)."""
+    url = url or db.database_url()
+    run_id = start_run(url, run_key)
+    parts = plan_partitions(url, partitions)
+    results = [score_partition(url, p["lo"], p["hi"], run_id, chunk_size) for p in parts]
+    finish_run(url, run_id)
+    return {"run_id": run_id, "partitions": len(parts), "scored": sum(r.scored for r in results)}

@@ -1,0 +1,19 @@
+-- Turn the ids GX reported as failing into findings; a finding already recorded is kept as is.
+INSERT INTO logintel.dq_findings (log_id, run_key, kind, recorded_value, suggested_value, confidence,
+                                  reason, model_version)
+SELECT c.id, %(run_key)s, c.level_issue, c.level, c.suggested_level,
+       least(1, greatest(0, c.level_confidence)), c.level_reason, c.model_version
+FROM logintel.v_prediction_checks c
+WHERE c.id = ANY(%(level_ids)s) AND c.level_issue IS NOT NULL
+UNION ALL
+SELECT c.id, %(run_key)s, c.anomaly_issue, c.is_anomaly::text, (NOT c.is_anomaly)::text,
+       CASE WHEN c.anomaly_issue = 'missed_anomaly' THEN c.anomaly_score ELSE 1 - c.anomaly_score END,
+       CASE WHEN c.anomaly_issue = 'missed_anomaly'
+            THEN format('not flagged, but anomaly score %%s (template "%%s", level %%s)',
+                        round(c.anomaly_score::numeric, 2), left(c.template_key, 120), c.level)
+            ELSE format('flagged, but anomaly score only %%s (template "%%s")',
+                        round(c.anomaly_score::numeric, 2), left(c.template_key, 120)) END,
+       c.model_version
+FROM logintel.v_prediction_checks c
+WHERE c.id = ANY(%(anomaly_ids)s) AND c.anomaly_issue IS NOT NULL
+ON CONFLICT (log_id, kind, model_version) DO NOTHING

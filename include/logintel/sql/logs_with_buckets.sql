@@ -1,0 +1,34 @@
+-- Logs with id in [lo, hi] (optionally only those without a prediction from a model version),
+-- with the anomaly model's context features: counts of the service's lines in the row's
+-- 5-minute bucket, and the service's mean counts per bucket over the same span plus one
+-- day of history. Buckets count ALL logs in the span, not just the selected rows.
+WITH sel AS (
+    SELECT l.id, l.ts, l.service, l.level, l.message, l.is_anomaly
+    FROM logintel.logs l
+    WHERE l.id BETWEEN %(lo)s AND %(hi)s
+      AND l.ts IS NOT NULL AND l.level IS NOT NULL AND l.message IS NOT NULL
+      AND (%(model_version)s::text IS NULL OR NOT EXISTS (
+            SELECT 1 FROM logintel.ml_predictions p
+            WHERE p.log_id = l.id AND p.model_version = %(model_version)s::text))
+), span AS (
+    SELECT min(ts) - interval '1 day' AS t0, max(ts) + interval '5 minutes' AS t1 FROM sel
+), buckets AS (
+    SELECT coalesce(b.service, '') AS service, date_bin('5 minutes', b.ts, timestamptz '2000-01-01') AS bucket,
+           count(*) AS n,
+           count(*) FILTER (WHERE b.level = 'WARN') AS n_warn,
+           count(*) FILTER (WHERE b.level IN ('ERROR', 'FATAL')) AS n_error
+    FROM logintel.logs b, span
+    WHERE b.ts >= span.t0 AND b.ts < span.t1
+    GROUP BY 1, 2
+), rates AS (
+    SELECT service, avg(n)::float8 AS r_total, avg(n_warn)::float8 AS r_warn, avg(n_error)::float8 AS r_error
+    FROM buckets GROUP BY service
+)
+SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level, sel.message, sel.is_anomaly,
+       bk.n AS bucket_total, bk.n_warn AS bucket_warn, bk.n_error AS bucket_error,
+       r.r_total AS svc_rate_total, r.r_warn AS svc_rate_warn, r.r_error AS svc_rate_error
+FROM sel
+JOIN buckets bk ON bk.service = coalesce(sel.service, '')
+               AND bk.bucket = date_bin('5 minutes', sel.ts, timestamptz '2000-01-01')
+JOIN rates r ON r.service = bk.service
+ORDER BY sel.id
