@@ -1,25 +1,23 @@
 """Airflow Assets of the pipeline. Light: imported by DAG files at parse time.
 
-URIs must be complete for Postgres (postgres://host:port/db/schema/table); they name
-the configured database, or the embedded one's address when none is set.
+URIs must be complete for Postgres (postgres://host:port/db/schema/table). The prefix is
+LOGINTEL_ASSET_BASE (exported by scripts/env.sh, pinned so that the assets keep their
+identity whatever database a run uses), else derived from the configured database.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import os
 
+from .assets_base import asset_base
 from .config import get_settings
 
 
 def _base() -> str:
+    pinned = os.environ.get("LOGINTEL_ASSET_BASE")
+    if pinned:
+        return pinned.rstrip("/")
     settings = get_settings()
-    if settings.database_url:
-        parts = urlsplit(settings.database_url)
-        host = parts.hostname or "localhost"
-        port = parts.port or 5432
-        database = parts.path.lstrip("/") or "postgres"
-    else:
-        host, port, database = "127.0.0.1", settings.embedded_port, "logintel"
-    return f"postgres://{host}:{port}/{database}/logintel"
+    return asset_base(settings.database_url or f"postgresql://127.0.0.1:{settings.embedded_port}/logintel")
 
 
 def _asset(name: str, table: str):

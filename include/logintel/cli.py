@@ -28,6 +28,13 @@ def _url() -> str:
     return db.database_url()
 
 
+def _run_key(given: Optional[str]) -> str:
+    """Run keys name a run in dq_runs / scoring_runs; the CLI makes a new one per call."""
+    from datetime import datetime, timezone
+
+    return given or "cli-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
+
+
 def _print_json(data) -> None:
     out.print_json(json.dumps(data, default=str))
 
@@ -108,7 +115,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files, or folders scann
 
 
 @app.command()
-def quality(run_key: str = typer.Option("manual", help="Run key recorded in dq_runs.")) -> None:
+def quality(run_key: Optional[str] = typer.Option(None, help="Run key recorded in dq_runs (default: a new one).")) -> None:
     """Validate the logs of batches not checked yet with the GX quality suite."""
     from .quality.run import pending_batches, validate_batches
 
@@ -117,7 +124,7 @@ def quality(run_key: str = typer.Option("manual", help="Run key recorded in dq_r
     if not batches:
         console.print("no new batches to validate")
         return
-    run = validate_batches(url, batches, run_key, get_settings().future_tolerance_minutes)
+    run = validate_batches(url, batches, _run_key(run_key), get_settings().future_tolerance_minutes)
     _print_json(run.summary())
 
 
@@ -132,19 +139,19 @@ def train(seed: int = 0) -> None:
 
 @app.command()
 def score(partitions: int = typer.Option(1, min=1), chunk_size: Optional[int] = typer.Option(None, min=1000),
-          run_key: str = "manual") -> None:
+          run_key: Optional[str] = None) -> None:
     """Score every log without a prediction from the champion model."""
     from . import scoring
 
-    _print_json(scoring.score_all(_url(), run_key=run_key, partitions=partitions, chunk_size=chunk_size))
+    _print_json(scoring.score_all(_url(), run_key=_run_key(run_key), partitions=partitions, chunk_size=chunk_size))
 
 
 @app.command()
-def detect(run_key: str = "manual") -> None:
+def detect(run_key: Optional[str] = None) -> None:
     """Compute level verdicts and record findings through the GX findings suite."""
     from . import findings as f
 
-    _print_json(f.record_findings(_url(), run_key).as_dict())
+    _print_json(f.record_findings(_url(), _run_key(run_key)).as_dict())
 
 
 @app.command("findings")

@@ -29,14 +29,16 @@ _CANONICAL: dict[str, str] = {
     spelling: level for level, spellings in _SPELLINGS.items() for spelling in spellings
 }
 
-# raw string exactly as seen -> result. Seeded with the common spellings so the
+# Raw string exactly as seen -> result. Seeded with the common spellings so the
 # usual case is a single lookup; bounded so hostile input cannot grow it forever.
-_CACHE: dict[str, str | None] = {}
+# Hot loops may read it directly (a hit is the answer; on a miss or None call
+# normalise_level); never write to it from outside this module.
+LEVEL_CACHE: dict[str, str | None] = {}
 for _spelling, _level in _CANONICAL.items():
-    _CACHE[_spelling] = _level
-    _CACHE[_spelling.lower()] = _level
-    _CACHE[_spelling.capitalize()] = _level
-_CACHE_MAX = 4096
+    LEVEL_CACHE[_spelling] = _level
+    LEVEL_CACHE[_spelling.lower()] = _level
+    LEVEL_CACHE[_spelling.capitalize()] = _level
+CACHE_MAX = 4096
 _STRIP_CHARS = " \t\r\n\f\v[]()<>{}"
 
 
@@ -49,7 +51,7 @@ def normalise_level(raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        return _CACHE[raw]
+        return LEVEL_CACHE[raw]
     except KeyError:
         pass
     except TypeError:  # unhashable junk handed in by a caller
@@ -57,6 +59,6 @@ def normalise_level(raw: str | None) -> str | None:
     if not isinstance(raw, str):
         return None
     result = _CANONICAL.get(raw.strip(_STRIP_CHARS).upper())
-    if len(_CACHE) < _CACHE_MAX and len(raw) <= 64:
-        _CACHE[raw] = result
+    if len(LEVEL_CACHE) < CACHE_MAX and len(raw) <= 64:
+        LEVEL_CACHE[raw] = result
     return result

@@ -112,6 +112,7 @@ class ModelBundle:
     pair_anom: np.ndarray | None = None                 # flagged lines in training
     pair_flag_n: np.ndarray | None = None               # lines with a known flag
     service_n: dict = field(default_factory=dict)       # service -> lines in training
+    service_templates: dict = field(default_factory=dict)  # service -> templates in training
     # anomaly model
     anomaly_mode: str = "unsupervised"                  # 'supervised' | 'unsupervised'
     anomaly_clf: Any = None
@@ -172,6 +173,78 @@ def add_bucket_columns(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# ----------------------------------------------------------------------------- wording prior
+# A small hand-written severity lexicon (generic log vocabulary, not learned from
+# any data set).  It gives the level model knowledge that transfers to systems
+# with few templates: "exception", "failed", "refused" do not read as DEBUG,
+# "panic" / "out of memory" read as FATAL.  Used as a second expert: the final
+# level probabilities are the normalised product p_model * p_lexicon**LEXICON_POWER.
+import re as _re
+
+_CUES = {
+    "fatal": _re.compile(
+        r"\b(?:fatal|panic(?:ked)?|out of memory|oom|segfault|segmentation fault|core dumped|unrecoverable|"
+        r"shutting down|aborting|emergency|kernel|corrupt(?:ed|ion)?|data loss|crash(?:ed|ing)?)\b", _re.I),
+    "error": _re.compile(
+        r"(?<!\bno )(?<!\b0 )\b(?:errors?|exceptions?|\w*exception|fail(?:s|ed|ure|ures|ing)?|cannot|can't|could not|"
+        r"couldn't|unable|refused|denied|timed out|timeout|invalid|unreachable|unavailable|not found|lost|"
+        r"broken|rejected|unexpected|no route|giving up|gave up|killed|abort(?:ed)?|mismatch|violation|"
+        r"deadlock|unhandled|illegal)\b", _re.I),
+    "warn": _re.compile(
+        r"\b(?:warn(?:ing)?s?|deprecated|retry(?:ing)?|retries|slow(?:ly)?|exceed(?:ed|s)?|too (?:many|large|long|"
+        r"slow)|throttl\w*|dropp?(?:ed|ing)|skipp?(?:ed|ing)|degraded|interrupted|expir(?:ed|ing|es)|"
+        r"not running|fallback|falling back|lag|backlog|high|low|limit(?:ed)?|blocked|stale|"
+        r"retried|recover(?:ing|ed)?)\b", _re.I),
+    "ok": _re.compile(
+        r"\b(?:success(?:ful(?:ly)?)?|succeeded|started|starting|completed?|done|ok|ready|listening|"
+        r"connected|established|registered|loaded|initiali[sz]ed|created|finished|accepted|received|"
+        r"sent|processed|stored|updated|saved|opened|closed|healthy)\b", _re.I),
+    "debug": _re.compile(r"\b(?:debug|trace|tracing|entering|leaving|dump(?:ing)?|cache hit|hit|"
+                         r"validated|routing|polling|heartbeat)\b", _re.I),
+}
+# profile per cue class over DEBUG, INFO, WARN, ERROR, FATAL
+_CUE_PROFILE = {
+    "fatal": np.array([0.004, 0.03, 0.10, 0.36, 0.506]),
+    "error": np.array([0.01, 0.12, 0.33, 0.46, 0.08]),
+    "warn": np.array([0.03, 0.27, 0.50, 0.17, 0.03]),
+    "ok": np.array([0.25, 0.58, 0.10, 0.05, 0.02]),
+    "debug": np.array([0.55, 0.35, 0.06, 0.03, 0.01]),
+    "none": np.full(5, 0.2),
+}
+LEXICON_POWER = 1.0
+PROB_FLOOR = 0.002
+
+
+def wording_prior(keys) -> np.ndarray:
+    """Lexicon probabilities [n, 5] for template keys (uniform when no cue word)."""
+    out = np.empty((len(keys), N_LEVELS), dtype=np.float64)
+    for i, k in enumerate(keys):
+        k = k.replace("<*>", " ")
+        prof = None
+        for cls in ("fatal", "error", "warn"):
+            if _CUES[cls].search(k):
+                prof = _CUE_PROFILE[cls]
+                break
+        if prof is None:
+            if _CUES["debug"].search(k):
+                prof = _CUE_PROFILE["debug"]
+            elif _CUES["ok"].search(k):
+                prof = _CUE_PROFILE["ok"]
+            else:
+                prof = _CUE_PROFILE["none"]
+        out[i] = prof
+    return out
+
+
+def combine_with_prior(p_model: np.ndarray, keys, power: float | None = None) -> np.ndarray:
+    """Product of experts: (p_model floored) * lexicon**power, renormalised."""
+    power = LEXICON_POWER if power is None else power
+    p = (np.asarray(p_model, dtype=np.float64) + PROB_FLOOR) / (1 + N_LEVELS * PROB_FLOOR)
+    if power:
+        p = p * wording_prior(list(keys)) ** power
+    return p / p.sum(1, keepdims=True)
+
+
 def _text_of(keys) -> list[str]:
     return [k.replace("<*>", " ") for k in keys]
 
@@ -217,6 +290,17 @@ def _proba_full(clf, classes: np.ndarray, X) -> np.ndarray:
     return out
 
 
+SHRINK_ALPHA = 5.0  # pseudo-templates of a uniform level distribution mixed into the model's output
+
+
+def _shrink(p: np.ndarray, n_templates: np.ndarray) -> np.ndarray:
+    """Temper probabilities learned from few templates: mix in a uniform distribution
+    with weight alpha / (n + alpha), n = training templates of the row's service
+    (Laplace's rule of succession: 13 INFO-only templates do not make WARN impossible)."""
+    lam = SHRINK_ALPHA / (np.asarray(n_templates, dtype=np.float64) + SHRINK_ALPHA)
+    return (1 - lam)[:, None] * p + lam[:, None] / N_LEVELS
+
+
 def _prior_from(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     p = np.bincount(y, weights=w, minlength=N_LEVELS).astype(np.float64)
     p += 1e-3
@@ -227,10 +311,13 @@ def _level_probs_full(bundle: ModelBundle, keys, services) -> np.ndarray:
     """Probabilities of the model fitted on all templates (for unseen templates)."""
     if not len(keys):
         return np.zeros((0, N_LEVELS))
+    n_svc = np.array([bundle.service_templates.get(s, 0) for s in services], dtype=np.float64)
     if bundle.level_clf is None:
-        return np.tile(bundle.level_prior, (len(keys), 1))
-    X = _features(bundle, keys, services)
-    return _proba_full(bundle.level_clf, bundle.level_classes, X)
+        p = np.tile(bundle.level_prior, (len(keys), 1))
+    else:
+        X = _features(bundle, keys, services)
+        p = _proba_full(bundle.level_clf, bundle.level_classes, X)
+    return combine_with_prior(_shrink(p, n_svc), keys)
 
 
 # ----------------------------------------------------------------------------- training
@@ -421,14 +508,17 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
     if X is not None and n_groups >= 2:
         folds = min(OOG_FOLDS, n_groups)
         gkf = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        svc_codes, _ = pd.factorize(pair_svcs)
         for tr, te in gkf.split(train_rows, groups=key_codes[train_rows]):
             tr_rows, te_rows = train_rows[tr], train_rows[te]
             ytr = label[tr_rows]
             if len(np.unique(ytr)) < 2:
-                oog[te_rows] = _prior_from(ytr, weight[tr_rows])
-                continue
-            clf = _fit_lr(X[tr_rows], ytr, weight[tr_rows], seed)
-            oog[te_rows] = _proba_full(clf, clf.classes_.astype(np.int64), X[te_rows])
+                p = np.tile(_prior_from(ytr, weight[tr_rows]), (len(te_rows), 1))
+            else:
+                clf = _fit_lr(X[tr_rows], ytr, weight[tr_rows], seed)
+                p = _proba_full(clf, clf.classes_.astype(np.int64), X[te_rows])
+            n_svc = np.bincount(svc_codes[tr_rows], minlength=svc_codes.max() + 1)
+            oog[te_rows] = _shrink(p, n_svc[svc_codes[te_rows]])
         # unlabelled pairs (level unknown) were never training rows: full model
         unl = np.nonzero(~has_level)[0]
         if len(unl) and bundle.level_clf is not None:
@@ -438,7 +528,10 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
         oog[:] = 1.0 / N_LEVELS
     timings["level_model_s"] = time.perf_counter() - t0
 
+    oog = combine_with_prior(oog, pair_keys.tolist())
     bundle.pair_index = {(k, s): i for i, (k, s) in enumerate(zip(pair_keys.tolist(), pair_svcs.tolist()))}
+    tpl_per_svc = pd.Series(has_level).groupby(pair_svcs).sum()
+    bundle.service_templates = {str(k): int(v) for k, v in tpl_per_svc.items()}
     bundle.oog_probs = oog.astype(np.float32)
     bundle.pair_n = n_pair.astype(np.int64)
     bundle.pair_anom = anom_pair.astype(np.int64)

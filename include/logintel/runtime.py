@@ -22,8 +22,11 @@ def prepare(settings: Settings | None = None, migrate: bool = True) -> dict[str,
     db.ensure_database("postgresql://" + meta.split("://", 1)[1])
     if migrate:
         db.upgrade(url)
+    from .assets_base import asset_base
+
     return {
         "LOGINTEL_DATABASE_URL": url,
+        "LOGINTEL_ASSET_BASE": asset_base(url),
         "AIRFLOW_CONN_LOGINTEL_DB": url,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
     }

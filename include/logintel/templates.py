@@ -109,6 +109,47 @@ def _mask_token(tok: str) -> str:
     return k
 
 
+# HTTP status codes carry the level of a request line (2xx INFO, 4xx WARN, 5xx
+# ERROR), so they are kept as their class (<2xx>, <4xx>, <5xx>) when the context
+# says they are a status: after a request path / URL / 'HTTP/1.1"', or after
+# status / code / returned / returning / response, or as status=503.
+_STATUS_HINT = re.compile(r"[\s:=][1-5]\d\d(?![\w.])").finditer
+_HAS_STATUS = re.compile(r"[\s:=][1-5]\d\d(?![\w.])").search
+_STATUS_WORDS = frozenset(("status", "status:", "status=", "code", "code:", "code=", "returned", "returning",
+                           "response", "response:", "response="))
+
+
+def _status_classes(message: str, masked: list[str]) -> None:
+    """Replace masked HTTP status tokens by their class, in place."""
+    for m in _STATUS_HINT(message):
+        pos = m.start()
+        code = message[pos + 1: pos + 4]
+        if message[pos] in ":=":
+            head = message[:pos + 1].split()
+            if not head:
+                continue
+            word = head[-1].lower()
+            if not (word.endswith("status:") or word.endswith("status=") or word.endswith("code=")
+                    or word.endswith("code:")):
+                continue
+            idx = len(head) - 1
+        else:
+            head = message[:pos + 1].split()
+            if not head:
+                continue
+            prev = head[-1]
+            low = prev.lower()
+            if not (prev[0] == "/" or low.startswith("http") or low in _STATUS_WORDS
+                    or ("http/" in low and prev.endswith('"'))):
+                continue
+            idx = len(head)
+        if idx < len(masked):
+            tok = masked[idx]
+            at = tok.find(MASK)
+            if at >= 0:
+                masked[idx] = tok[:at] + f"<{code[0]}xx>" + tok[at + 3:]
+
+
 def template_key(message: str) -> str:
     """Return the template key of one raw log message (see module docstring).
 
@@ -118,7 +159,10 @@ def template_key(message: str) -> str:
     if not message:
         return ""
     get = _TOKEN_CACHE.get
-    s = " ".join([get(t) or _mask_token(t) for t in message.split()])
+    masked = [get(t) or _mask_token(t) for t in message.split()]
+    if _HAS_STATUS(message) is not None:
+        _status_classes(message, masked)
+    s = " ".join(masked)
     if "<*> " in s or "<*>," in s:
         s = _RUN_RE.sub(MASK, s)
         if "<*> " in s or "<*>," in s:

@@ -75,9 +75,9 @@ def test_every_result_is_a_canonical_level() -> None:
 
 
 def test_cache_is_bounded_against_hostile_input() -> None:
-    for i in range(levels._CACHE_MAX + 2_000):
+    for i in range(levels.CACHE_MAX + 2_000):
         normalise_level(f"junk-{i}")
-    assert len(levels._CACHE) <= levels._CACHE_MAX
+    assert len(levels.LEVEL_CACHE) <= levels.CACHE_MAX
     # known spellings still answer correctly once the cache is full
     assert normalise_level("  Warning ") == "WARN"
     assert normalise_level("junk-1") is None

@@ -29,8 +29,20 @@ def get_context(url: str):
     root = get_settings().gx_root
     root.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(root))
+    _quiet_progress_bars(context)
     context.data_sources.add_or_update_postgres(name=DATASOURCE, connection_string="${" + URL_VARIABLE + "_SA}")
     return context
+
+
+def _quiet_progress_bars(context) -> None:
+    """Metric progress bars flood task logs; switch them off once in the project config."""
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    current = context.variables.progress_bars
+    globally = current.get("globally") if isinstance(current, dict) else getattr(current, "globally", None)
+    if globally is not False:
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        context.variables.save()
 
 
 def data_docs_index(context) -> str | None:

@@ -53,7 +53,7 @@ PORTS: dict[str, int] = {
     "cache": 6379, "queue": 5672, "scheduler": 8090, "storage": 9000, "search": 9200,
 }
 
-_SLOT_RE = re.compile(r"\{([a-z_]+)(?::([^}]*))?\}")
+_SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([^}]*))?\}")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from .catalog import LEVEL_TARGETS, LEVELS, SERVICES, TEMPLATES
 from .slots import BACKREFS, SLOTS, SlotContext, hosts_for
 
 UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BIN_MS = 60_000  # traffic-density resolution (1 minute)
 BLOCK = 50_000  # approximate number of lines formatted per block
 EPISODE_KINDS = ("error_burst", "service_down", "rare_message", "latency_spike")
@@ -62,8 +63,7 @@ def _idx(pred) -> np.ndarray:
 RARE_IDX = _idx(lambda t: t.role == "rare")
 STARTED_IDX = {SERVICES.index(t.service): i for i, t in enumerate(TEMPLATES) if t.role == "started"}
 DOWNABLE = sorted({s for i in _idx(lambda t: t.role == "down") for s in TPL_TARGETS[i].tolist()})
-SLOW_SERVICES = sorted({SERVICES.index(t.service) for t in TEMPLATES
-                        if t.role == "slow" and t.service != "gateway"} | {SERVICES.index("gateway")})
+SLOW_SERVICES = sorted({SERVICES.index(t.service) for t in TEMPLATES if t.role == "slow"})
 
 
 # ------------------------------------------------------------------------ episodes
@@ -94,8 +94,9 @@ class _Plan:
 
     def __init__(self, n_logs: int, days: float, seed: int, start: datetime):
         self.n_logs = n_logs
-        self.start_ms = int(round(start.timestamp() * 1000))
-        self.total_ms = max(1, int(round(days * 86_400_000)))
+        us = (start - _EPOCH) // timedelta(microseconds=1)
+        self.start_ms = -(-us // 1000)  # ceil: never before `start`
+        self.total_ms = max(1, int(days * 86_400_000))  # floor: never after start + days
         rng = np.random.default_rng([seed, 0])
         n_bins = math.ceil(self.total_ms / BIN_MS)
         self.bin_start = np.arange(n_bins, dtype=np.int64) * BIN_MS
@@ -140,7 +141,7 @@ class _Plan:
 
     # ---------------------------------------------------------------- planning
     def _plan_episodes(self, rng: np.random.Generator, days: float) -> list[Episode]:
-        n_ep = int(round(days * rng.uniform(1.8, 2.6)))
+        n_ep = int(round(days * rng.uniform(2.0, 2.8)))
         kinds = list(rng.choice(len(EPISODE_KINDS), size=n_ep, p=_KIND_P))
         if n_ep >= len(EPISODE_KINDS):  # make sure every kind shows up
             kinds[: len(EPISODE_KINDS)] = range(len(EPISODE_KINDS))
@@ -184,12 +185,14 @@ class _Plan:
         svc = int(rng.choice(len(SERVICES), p=w / w.sum()))
         mine = TPL_SVC == svc
         err = np.flatnonzero(mine & (TPL_LEVEL == "ERROR") & (P_NORMAL > 0))
+        if len(err) == 0:
+            return None
         fatal = np.flatnonzero(mine & (TPL_LEVEL == "FATAL") & (P_NORMAL > 0))
         warn = np.flatnonzero(mine & (TPL_LEVEL == "WARN") & (P_NORMAL > 0))
-        # An error storm: ERROR/FATAL lines from this one service at 15-45x the
-        # platform-wide normal ERROR+FATAL rate (about 0.5-1.5x the platform's whole
+        # An error storm: ERROR/FATAL lines from this one service at 12-30x the
+        # platform-wide normal ERROR+FATAL rate (about 0.4-1x the platform's whole
         # normal log volume; hundreds of times the service's own error rate).
-        mult = rng.uniform(15, 45)
+        mult = rng.uniform(12, 30)
         n_err = int(rng.poisson(mult * self.expected(t0, t1) * P_ERROR_ALL))
         n_warn = int(rng.poisson(0.35 * n_err)) if len(warn) else 0
         primary = int(rng.choice(err, p=P_NORMAL[err] / P_NORMAL[err].sum()))

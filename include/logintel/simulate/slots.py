@@ -68,46 +68,45 @@ def _make_users(n: int) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     while len(out) < n:
-        f = _FIRST[_w.integers(len(_FIRST))]
-        l = _LAST[_w.integers(len(_LAST))]
-        style = _w.integers(5)
-        if style == 0:
-            u = f
-        elif style == 1:
-            u = f"{f}.{l}"
-        elif style == 2:
-            u = f"{f[0]}{l}"
-        elif style == 3:
-            u = f"{f}{_w.integers(1, 99)}"
-        else:
-            u = f"{f}_{l[:3]}"
-        if u not in seen:
-            seen.add(u)
-            out.append(u)
+        m = 2 * n
+        f = _w.integers(len(_FIRST), size=m).tolist()
+        la = _w.integers(len(_LAST), size=m).tolist()
+        style = _w.integers(5, size=m).tolist()
+        num = _w.integers(1, 99, size=m).tolist()
+        for fi, li, st, nu in zip(f, la, style, num):
+            fn, ln = _FIRST[fi], _LAST[li]
+            u = (fn, f"{fn}.{ln}", f"{fn[0]}{ln}", f"{fn}{nu}", f"{fn}_{ln[:3]}")[st]
+            if u not in seen:
+                seen.add(u)
+                out.append(u)
+                if len(out) == n:
+                    break
     return out
 
 
 _USERS_LIST = _make_users(3000)
 USERS = Pool(_USERS_LIST, skew=0.7)
 _DOMAINS = ("example.com", "gmail.com", "outlook.com", "acme-corp.io", "fastmail.fm", "proton.me")
-EMAILS = Pool([f"{u}@{_DOMAINS[_w.integers(len(_DOMAINS))]}" for u in _USERS_LIST], skew=0.5)
+EMAILS = Pool([f"{u}@{_DOMAINS[d]}" for u, d in zip(_USERS_LIST, _w.integers(len(_DOMAINS), size=len(_USERS_LIST)).tolist())],
+              skew=0.5)
 
 _PUBLIC_A = (23, 31, 45, 62, 77, 81, 89, 91, 104, 109, 146, 151, 176, 185, 188, 193, 203, 212, 217)
 
 
 def _make_ips(n: int, internal_share: float) -> list[str]:
-    out = []
-    for _ in range(n):
-        if _w.random() < internal_share:
-            out.append(f"10.{_w.integers(0, 8)}.{_w.integers(0, 256)}.{_w.integers(1, 255)}")
-        else:
-            out.append(f"{_PUBLIC_A[_w.integers(len(_PUBLIC_A))]}.{_w.integers(0, 256)}."
-                       f"{_w.integers(0, 256)}.{_w.integers(1, 255)}")
-    return out
+    internal = (_w.random(n) < internal_share).tolist()
+    a = np.array(_PUBLIC_A)[_w.integers(len(_PUBLIC_A), size=n)].tolist()
+    b = _w.integers(0, 8, n).tolist()
+    c = _w.integers(0, 256, (n, 2)).tolist()
+    d = _w.integers(1, 255, n).tolist()
+    return [f"10.{bi}.{ci[0]}.{di}" if inn else f"{ai}.{ci[0]}.{ci[1]}.{di}"
+            for inn, ai, bi, ci, di in zip(internal, a, b, c, d)]
 
 
 CLIENT_IPS = Pool(_make_ips(5000, 0.35), skew=0.8)
-INTERNAL_IPS = Pool([f"10.{_w.integers(0, 4)}.{_w.integers(0, 256)}.{_w.integers(1, 255)}" for _ in range(300)])
+INTERNAL_IPS = Pool([f"10.{a}.{b}.{c}" for a, b, c in zip(_w.integers(0, 4, 300).tolist(),
+                                                           _w.integers(0, 256, 300).tolist(),
+                                                           _w.integers(1, 255, 300).tolist())])
 
 _TERMS = ("running shoes", "usb-c cable", "coffee grinder", "wireless headphones", "standing desk",
           "winter jacket", "4k monitor", "yoga mat", "mechanical keyboard", "air fryer",
@@ -130,14 +129,18 @@ def _make_requests(n: int) -> list[str]:
         ("GET", "/health", 4),
     )
     w = np.array([p[2] for p in pats], float)
-    choice = _w.choice(len(pats), size=n, p=w / w.sum())
+    choice = _w.choice(len(pats), size=n, p=w / w.sum()).tolist()
+    ids = _w.integers(1000, 99999, n).tolist()
+    pages = _w.integers(1, 40, n).tolist()
+    terms = _w.integers(len(_TERMS), size=n).tolist()
+    hexes = _w.bytes(7 * n).hex()
     out = []
-    for c in choice:
+    for i, c in enumerate(choice):
         m, path, _ = pats[c]
-        path = (path.replace("{id}", str(int(_w.integers(1000, 99999))))
-                .replace("{p}", str(int(_w.integers(1, 40))))
-                .replace("{q}", _TERMS[_w.integers(len(_TERMS))].replace(" ", "+"))
-                .replace("{hex}", _w.bytes(7).hex()))
+        if "{" in path:
+            path = (path.replace("{id}", str(ids[i])).replace("{p}", str(pages[i]))
+                    .replace("{q}", _TERMS[terms[i]].replace(" ", "+"))
+                    .replace("{hex}", hexes[14 * i:14 * i + 14]))
         out.append(f"{m} {path}")
     return out
 
@@ -160,23 +163,25 @@ JOBS = Pool(("nightly_backup", "reindex_products", "expire_sessions", "send_dige
 INDICES = Pool(("products_v3", "orders_v2", "customers_v1", "articles_v5"), skew=0.8)
 BUCKETS = Pool(("user-uploads", "invoices", "product-images", "backups", "exports"), skew=0.6)
 _EXT = ("jpg", "png", "pdf", "csv", "json", "tar.gz", "webp")
-OBJKEYS = Pool([f"{_w.integers(2021, 2025)}/{_w.integers(1, 13):02d}/{_w.bytes(4).hex()}.{_EXT[_w.integers(len(_EXT))]}"
-                for _ in range(4000)], skew=0.4)
+OBJKEYS = Pool([f"{y}/{m:02d}/{h}.{_EXT[e]}" for y, m, h, e in zip(
+    _w.integers(2021, 2025, 4000).tolist(), _w.integers(1, 13, 4000).tolist(),
+    np.array([f"{x:08x}" for x in _w.integers(0, 1 << 32, 4000).tolist()]).tolist(),
+    _w.integers(len(_EXT), size=4000).tolist())], skew=0.4)
 
 
 def _make_files(n: int) -> list[str]:
+    kind = _w.integers(4, size=n).tolist()
+    hx = _w.bytes(8 * n).hex()
+    yr = _w.integers(2022, 2025, n).tolist()
+    mo = _w.integers(1, 13, n).tolist()
+    blk = _w.integers(10**8, 10**9, n).tolist()
     out = []
-    for _ in range(n):
-        k = _w.integers(4)
-        h = _w.bytes(8).hex()
-        if k == 0:
-            out.append(f"/data/objects/{h[:2]}/{h[2:4]}/{h[4:]}")
-        elif k == 1:
-            out.append(f"/var/lib/storage/chunks/{h[:2]}/{h[2:14]}.chk")
-        elif k == 2:
-            out.append(f"/data/uploads/{_w.integers(2022, 2025)}/{_w.integers(1, 13):02d}/{h[:10]}.bin")
-        else:
-            out.append(f"/data/volumes/vol{_w.integers(1, 13):02d}/blk_{_w.integers(10**8, 10**9)}")
+    for i, k in enumerate(kind):
+        h = hx[16 * i:16 * i + 16]
+        out.append((f"/data/objects/{h[:2]}/{h[2:4]}/{h[4:]}",
+                    f"/var/lib/storage/chunks/{h[:2]}/{h[2:14]}.chk",
+                    f"/data/uploads/{yr[i]}/{mo[i]:02d}/{h[:10]}.bin",
+                    f"/data/volumes/vol{mo[i]:02d}/blk_{blk[i]}")[k])
     return out
 
 
@@ -184,13 +189,27 @@ FILES = Pool(_make_files(3000), skew=0.3)
 
 
 def _make_ckeys(n: int) -> list[str]:
+    kind = _w.integers(7, size=n).tolist()
+    ids = _w.integers(1000, 99999, n).tolist()
+    hx = _w.bytes(8 * n).hex()
+    ipi = _w.integers(200, size=n).tolist()
+    ver = _w.integers(1, 9, n).tolist()
     out = []
-    for _ in range(n):
-        k = _w.integers(7)
-        i = int(_w.integers(1000, 99999))
-        out.append(("user:%d:profile" % i, "session:%s" % _w.bytes(8).hex(), "product:%d:price" % i,
-                    "cart:%d" % i, "rate:%s" % CLIENT_IPS.values[_w.integers(200)],
-                    "search:%s" % _w.bytes(4).hex(), "feature_flags:v%d" % _w.integers(1, 9))[k])
+    for i, k in enumerate(kind):
+        if k == 0:
+            out.append(f"user:{ids[i]}:profile")
+        elif k == 1:
+            out.append(f"session:{hx[16 * i:16 * i + 16]}")
+        elif k == 2:
+            out.append(f"product:{ids[i]}:price")
+        elif k == 3:
+            out.append(f"cart:{ids[i]}")
+        elif k == 4:
+            out.append(f"rate:{CLIENT_IPS.values[ipi[i]]}")
+        elif k == 5:
+            out.append(f"search:{hx[16 * i:16 * i + 8]}")
+        else:
+            out.append(f"feature_flags:v{ver[i]}")
     return out
 
 

@@ -63,9 +63,20 @@ def _one_line(s: str) -> str:
     return s
 
 
+_JSONL_FAST = ('{"ts":"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ","level":%s,"service":%s,"message":%s,'
+               '"is_anomaly":%s,"host":%s,"trace_id":%s}\n')
+
+
 def _jsonl(r: dict) -> str:
+    ts = r["ts"]
+    if type(ts) is datetime and ts.tzinfo is UTC:  # fast path (what generate() yields)
+        return _JSONL_FAST % (
+            ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond // 1000,
+            _jstr(r["level"]), _jstr(r["service"]), _jstr(r["message"]),
+            "true" if r.get("is_anomaly") else "false",
+            _jstr(r.get("host") or ""), _jstr(r.get("trace_id") or ""))
     return '{"ts":"%s","level":%s,"service":%s,"message":%s,"is_anomaly":%s,"host":%s,"trace_id":%s}\n' % (
-        iso_ms(r["ts"]), _jstr(r["level"]), _jstr(r["service"]), _jstr(r["message"]),
+        iso_ms(ts), _jstr(r["level"]), _jstr(r["service"]), _jstr(r["message"]),
         "true" if r.get("is_anomaly") else "false",
         _jstr(r.get("host") or ""), _jstr(r.get("trace_id") or ""))
 
@@ -92,7 +103,7 @@ def _open(path: Path) -> io.TextIOBase:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.name.endswith(".gz"):
         raw = open(path, "wb")
-        gz = gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, compresslevel=6, mtime=0)
+        gz = gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, compresslevel=3, mtime=0)
         text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
         text._logintel_raw = raw  # closed after the gzip trailer is written
         return text

@@ -14,8 +14,13 @@ Columns are found by name, in any order, case-insensitively:
 
 Every other column (LineId, Component, EventId, EventTemplate, ...) goes to
 ``attrs`` under its header name (string values). Fields beyond the header go
-to ``attrs["extra_1"]``, ``attrs["extra_2"]``, ... The header row itself is not
-a record. The delimiter (``,`` tab ``;`` ``|``) is chosen from the header.
+to ``attrs["extra_1"]``, ``attrs["extra_2"]``, ... (more than
+MAX_EXTRA_FIELDS of them make the row an error). A row with fewer fields than
+the header is an error ("missing column 'message' ..." / "too few fields").
+The header row itself is not a record. A header lacking a required column
+(timestamp, level, message) or that cannot be read makes every row an error
+record naming the problem. The delimiter (``,`` tab ``;`` ``|``) is chosen
+from the header.
 
 Quoted fields may contain newlines: such a record spans several physical lines
 and its ``line`` is the first one. A quote that is never closed (end of file,
@@ -47,6 +52,7 @@ MESSAGE_NAMES = ("message", "msg", "content", "text")
 SERVICE_NAMES = ("service", "service_name", "app", "application", "logger_name", "logger")
 ANOMALY_NAMES = ("is_anomaly", "anomaly")
 DELIMITERS = (",", "\t", ";", "|")
+MAX_EXTRA_FIELDS = 100  # beyond that the row is not "a few extra fields" but garbage
 
 _EOF = (0, None)  # sentinel item of the pushback line stream
 
@@ -118,6 +124,11 @@ class Layout:
         return cls(len(names), ts, date, time, level, message, service, anomaly, attrs,
                    header_error)
 
+    @classmethod
+    def unreadable(cls) -> "Layout":
+        """Header we could not read: every row becomes an error record."""
+        return cls(0, None, None, None, None, None, None, None, [], "unreadable CSV header")
+
     def required_names(self) -> list[tuple[str, int]]:
         """(canonical name, index) of every column a row needs, by position."""
         cols = [("level", self.level), ("message", self.message)]
@@ -138,13 +149,20 @@ def header_score(fields: list[str]) -> int:
     return score
 
 
+def _split_header(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # e.g. a field over the csv module's size limit
+        return []
+
+
 def looks_like_csv_header(line: str) -> bool:
     """True when some delimiter splits the line into a header with a message
     column and a timestamp or level column."""
     for d in DELIMITERS:
         if d not in line:
             continue
-        fields = next(csv.reader([line], delimiter=d), [])
+        fields = _split_header(line, d)
         lower = [_clean_name(f).lower() for f in fields]
         if _find(lower, MESSAGE_NAMES) is not None and header_score(fields) >= 2:
             return True
@@ -156,7 +174,7 @@ def _pick_delimiter(line: str) -> str:
     for d in DELIMITERS:
         if d not in line:
             continue
-        score = header_score(next(csv.reader([line], delimiter=d), []))
+        score = header_score(_split_header(line, d))
         if score > best_score:
             best, best_score = d, score
     return best
@@ -272,29 +290,33 @@ def parse_csv(
         if raw is None:
             return
         if raw.__class__ is BadLine:
-            yield bad_record(lineno, raw, f"unreadable CSV header: {raw.reason}")  # type: ignore[attr-defined]
+            reason = raw.reason  # type: ignore[attr-defined]
+            yield bad_record(lineno, raw, f"unreadable CSV header: {reason}")
             if raw.fatal:  # type: ignore[attr-defined]
                 return
-            continue
+            layout = Layout.unreadable()
+            break
         if not raw or raw.isspace():
             continue
         text, problem = decode(raw)
         if problem:
             yield bad_record(lineno, raw, f"unreadable CSV header: {problem}")
-            continue
+            layout = Layout.unreadable()
+            break
         rows.delimiter = _pick_delimiter(text)
         rows.back.append((lineno, raw))
         break
     header_rows = rows.rows()
-    for _lineno, _raw, header, problem in header_rows:
-        if header is None or problem:
-            # e.g. an unterminated quote in the header line
-            yield bad_record(_lineno, _raw, f"unreadable CSV header: {problem}")
-            continue
-        layout = Layout.from_header(header)
-        break
     if layout is None:
-        return
+        for lineno, raw, header, problem in header_rows:
+            if header is None or problem:  # e.g. an unterminated quote in the header
+                yield bad_record(lineno, raw, f"unreadable CSV header: {problem}")
+                layout = Layout.unreadable()
+            else:
+                layout = Layout.from_header(header)
+            break
+        else:
+            return
     yield from _records(header_rows, layout, default_service)
 
 
@@ -350,7 +372,10 @@ def _records(
         anomaly = anomaly_field(row[i_anom], field_errors) if i_anom is not None else None
         attrs = {key: row[i] for key, i in attr_cols}
         if n > ncols:
-            for k, extra in enumerate(row[ncols:], 1):
-                attrs[f"extra_{k}"] = extra
+            if n - ncols > MAX_EXTRA_FIELDS:
+                errors.append(f"too many fields ({n} for a {ncols}-column header)")
+            else:
+                for k, extra in enumerate(row[ncols:], 1):
+                    attrs[f"extra_{k}"] = extra
         yield Record(lineno, raw, ts, level, message, service, anomaly, attrs,
                      "; ".join(errors) if errors else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 
 from logintel.sources.fields import (
     NUL_REASON,
@@ -22,8 +23,10 @@ from logintel.sources.fields import (
     service_field,
     timestamp_field,
 )
+from logintel.levels import LEVEL_CACHE
 from logintel.sources.reader import BadLine
 from logintel.sources.record import Record, bad_record
+from logintel.sources.timestamps import MAX_YEAR, MIN_YEAR, UTC
 
 TS_KEYS = ("ts", "timestamp", "@timestamp", "time", "datetime")
 LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log_level", "loglevel")
@@ -110,6 +113,8 @@ def parse_jsonl(
     blocks: Iterator[tuple[int, list[bytes]]], default_service: str | None
 ) -> Iterator[Record]:
     decode = _decode
+    fromiso = datetime.fromisoformat
+    level_cache = LEVEL_CACHE  # raw spelling -> level, seeded with the common ones
     for start, lines in blocks:
         lineno = start - 1
         for raw in lines:
@@ -148,27 +153,55 @@ def parse_jsonl(
                 yield bad_record(lineno, raw, f"JSON nested too deep (> {MAX_DEPTH} levels)")
                 continue
 
+            # Field extraction. Each field has an inlined fast path for the
+            # common well-formed value; anything else goes through the shared
+            # helpers, which also produce the quarantine reasons.
             errors: list[str] = []
             value = obj.pop("ts", _MISSING)
             if value is _MISSING:
                 value = _take(obj, TS_KEYS)
-            ts = timestamp_field(value, errors)
+            ts = None
+            if value.__class__ is str:
+                try:
+                    ts = fromiso(value)
+                    tz = ts.tzinfo
+                    if tz is None:
+                        ts = ts.replace(tzinfo=UTC)
+                    elif tz is not UTC:
+                        ts = ts.astimezone(UTC)
+                    if not MIN_YEAR <= ts.year <= MAX_YEAR:
+                        ts = None
+                except (ValueError, OverflowError):
+                    ts = None
+            if ts is None:
+                ts = timestamp_field(value, errors)
             value = obj.pop("level", _MISSING)
             if value is _MISSING:
                 value = _take(obj, LEVEL_KEYS)
-            level = level_field(value, errors)
+            level = level_cache.get(value) if value.__class__ is str else None
+            if level is None:
+                level = level_field(value, errors)
             value = obj.pop("message", _MISSING)
             if value is _MISSING:
                 value = _take(obj, MESSAGE_KEYS)
-            message = message_field(value, errors)
+            if value.__class__ is str and value and not value.isspace():
+                message = value
+            else:
+                message = message_field(value, errors)
             value = obj.pop("service", _MISSING)
             if value is _MISSING:
                 value = _take(obj, SERVICE_KEYS)
-            service = service_field(value, default_service, errors)
+            if value.__class__ is str and value and not value.isspace():
+                service = value
+            else:
+                service = service_field(value, default_service, errors)
             value = obj.pop("is_anomaly", _MISSING)
             if value is _MISSING:
                 value = _take(obj, ANOMALY_KEYS)
-            anomaly = anomaly_field(value, errors) if value is not None else None
+            if value is None or value.__class__ is bool:
+                anomaly = value
+            else:
+                anomaly = anomaly_field(value, errors)
             yield Record(
                 lineno, raw, ts, level, message, service, anomaly, obj,
                 "; ".join(errors) if errors else None,

@@ -136,11 +136,17 @@ def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
 def iter_line_blocks(path: Path, limit: int) -> Iterator[tuple[int, list[bytes]]]:
     """Yield ``(first_line_number, lines)`` blocks covering the whole file.
 
-    Opening happens eagerly (SourceError is raised by this call, not by the
-    first ``next``).
+    SourceError is raised by this call, not by the first ``next``; the file is
+    only kept open while the returned iterator runs, so an iterator that is
+    never started leaks no file handle.
     """
-    stream = open_stream(path)
-    return _blocks(stream, isinstance(stream, gzip.GzipFile), limit)
+    _close(open_stream(path))
+
+    def blocks() -> Iterator[tuple[int, list[bytes]]]:
+        stream = open_stream(path)
+        yield from _blocks(stream, isinstance(stream, gzip.GzipFile), limit)
+
+    return blocks()
 
 
 def _split_checked(data: bytes, limit: int) -> list[bytes]:

@@ -66,7 +66,7 @@ RE_LOG4J = re.compile(
     r"(?:\s+\[(?P<thread>[^\]]*)\])?(?:\s+(?P<rest>.*))?",
     re.S,
 )
-_RE_LOGGER = re.compile(r"(?P<logger>[^\s:\[\]]+?)(?::| -) (?P<msg>.*)", re.S)
+_RE_LOGGER = re.compile(r"(?P<logger>[^\s:\[\]]+?)(?::| -)(?: (?P<msg>.*)|$)", re.S)
 
 
 def _build_log4j(m: re.Match[str], default_service: str | None, errors: list[str]) -> Fields:
@@ -76,7 +76,7 @@ def _build_log4j(m: re.Match[str], default_service: str | None, errors: list[str
     logger = None
     lm = _RE_LOGGER.match(rest)
     if lm:
-        logger, message = lm["logger"], lm["msg"]
+        logger, message = lm["logger"], lm["msg"] or ""
     elif rest.startswith("- "):
         message = rest[2:]
     else:

@@ -1,0 +1,231 @@
+"""Logintel in the Airflow UI: a findings page, the HTML report and a small JSON API.
+
+Airflow 3 way (no Flask AppBuilder): a FastAPI app registered through `fastapi_apps`, mounted
+by the API server at /logintel, and `external_views` that put it in the UI's Browse menu
+(rendered in an iframe at /plugin/logintel).
+
+    GET /logintel/                          findings page (counts by kind, top findings)
+    GET /logintel/report                    the HTML report written by `logintel report` / log_scoring
+    GET /logintel/data-docs/...             the Great Expectations Data Docs site (sandboxed)
+    GET /logintel/api/summary               findings per kind (champion model)
+    GET /logintel/api/findings?kind=&limit=&offset=&model_version=
+    GET /logintel/api/predictions/{log_id}  the log, its predictions and its findings (404 if unknown)
+
+Airflow imports every plugin module in the scheduler, the dag-processor and each task
+process, so this module imports nothing but Airflow's plugin base class: FastAPI, Jinja2,
+psycopg and the Logintel library are imported when the first request arrives.
+
+Access: the endpoints require the Airflow login (the UI's `_token` cookie or an
+`Authorization: Bearer` JWT, checked by Airflow's own `get_user`), because log messages can
+be sensitive. Set LOGINTEL_PLUGIN_AUTH=off to open them (local development, tests).
+The database is the one of `logintel.db.database_url()` (LOGINTEL_DATABASE_URL or
+AIRFLOW_CONN_LOGINTEL_DB); connections are read-only.
+"""
+# No `from __future__ import annotations`: FastAPI resolves the endpoints' annotations from
+# the module globals then, and Request & co. are imported inside create_app().
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from airflow.plugins_manager import AirflowPlugin
+
+log = logging.getLogger(__name__)
+
+URL_PREFIX = "/logintel"
+UI_DIR = Path(__file__).resolve().parent / "logintel_ui"
+KINDS = ("level_understated", "level_overstated", "missed_anomaly", "false_anomaly")
+MAX_LIMIT = 1000
+REPORT_NAME = "logintel_report.html"
+
+# Pages contain no script; images are inline. The Airflow UI frames them (same origin).
+PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'self'")
+# Data Docs need their scripts, so they run sandboxed in an opaque origin: no access to
+# the Airflow session.
+DATA_DOCS_CSP = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox; frame-ancestors 'self'"
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def auth_enabled() -> bool:
+    return os.environ.get("LOGINTEL_PLUGIN_AUTH", "on").strip().lower() not in ("off", "false", "0", "no")
+
+
+class LazyASGIApp:
+    """An ASGI app that builds the real (FastAPI) app on its first request.
+
+    Keeps `import logintel_plugin` cheap in every Airflow process that loads plugins but
+    never serves HTTP. Starlette's Mount accepts any ASGI callable.
+    """
+
+    def __init__(self, factory: Callable[[], Any]):
+        self._factory = factory
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def get_app(self) -> Any:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = self._factory()
+        return self._app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.get_app()(scope, receive, send)
+
+
+def create_app():
+    """The Logintel FastAPI app (imports happen here, not at module import)."""
+    from contextlib import contextmanager
+
+    import psycopg
+    from fastapi import Depends, FastAPI, HTTPException, Query, Request
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from logintel import db
+    from logintel.config import get_settings, mask_url
+    from logintel.report import fmt_number, fmt_ts, safe_finalize, truncate
+
+    async def require_user(request: Request) -> Any:
+        """Airflow's own authentication: the UI session cookie or a bearer JWT."""
+        if not auth_enabled():
+            return None
+        from airflow.api_fastapi.core_api import security
+
+        credentials = await security.bearer_scheme(request)
+        return await security.get_user(request, None, credentials)
+
+    app = FastAPI(title="Logintel", version="1", dependencies=[Depends(require_user)],
+                  description="Logintel findings: logs whose recorded level or anomaly flag looks wrong.")
+
+    env = Environment(loader=FileSystemLoader(str(UI_DIR)), autoescape=True, undefined=StrictUndefined,
+                      finalize=safe_finalize, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(num=fmt_number, ts=fmt_ts, trunc=truncate)
+
+    @app.exception_handler(psycopg.Error)
+    async def database_error(request: Request, exc: psycopg.Error) -> JSONResponse:
+        # Say what is wrong without leaking the URL's password or the SQL.
+        detail = "the Logintel database is unavailable"
+        if isinstance(exc, psycopg.errors.UndefinedTable):
+            detail = "the Logintel database has no schema yet: run `logintel db up` or the log_ingest DAG"
+        # db.connect masks the URL in its errors; the SQL text stays in the server log only.
+        log.warning("logintel plugin: %s (%s: %s)", detail, type(exc).__name__, (str(exc).splitlines() or [""])[0])
+        return JSONResponse({"detail": detail}, status_code=503)
+
+    @contextmanager
+    def session():
+        with db.connect(db.database_url()) as conn:
+            conn.read_only = True
+            yield conn
+
+    def rows(conn, name: str, params: dict | None = None) -> list[dict]:
+        cur = conn.execute(db.sql(name), params or {})
+        cols = [c.name for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def scope_version(conn, model_version: str | None) -> str | None:
+        """'champion' (default): the champion's version, or None (all) when there is none; 'all': None."""
+        choice = (model_version or "champion").strip()
+        if choice == "all":
+            return None
+        if choice == "champion":
+            champ = rows(conn, "report_champion")
+            return champ[0]["version"] if champ else None
+        return choice
+
+    def check_kind(kind: str | None) -> str | None:
+        if kind in (None, ""):
+            return None
+        if kind not in KINDS:
+            raise HTTPException(status_code=422, detail=f"kind must be one of {', '.join(KINDS)}")
+        return kind
+
+    def findings(kind: str | None, limit: int, offset: int, model_version: str | None) -> dict:
+        kind = check_kind(kind)
+        with session() as conn:
+            version = scope_version(conn, model_version)
+            by_kind = rows(conn, "report_findings_by_kind", {"model_version": version})
+            top = rows(conn, "report_top_findings", {"model_version": version, "kind": kind,
+                                                     "limit": limit, "offset": offset})
+        return {"model_version": version, "kind": kind, "limit": limit, "offset": offset,
+                "by_kind": {r["kind"]: r["findings"] for r in by_kind},
+                "total": sum(r["findings"] for r in by_kind), "count": len(top), "findings": top}
+
+    def report_path() -> Path:
+        return get_settings().reports_dir / REPORT_NAME
+
+    def data_docs_root() -> Path:
+        return get_settings().gx_root / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+    @app.get("/", response_class=HTMLResponse, summary="Findings page")
+    def findings_page(kind: str | None = None, limit: int = Query(100, ge=1, le=MAX_LIMIT),
+                      model_version: str | None = None) -> HTMLResponse:
+        data = findings(kind, limit, 0, model_version)
+        html = env.get_template("findings.html.j2").render(
+            **data, kinds=KINDS, has_report=report_path().is_file(),
+            has_data_docs=(data_docs_root() / "index.html").is_file(),
+            database=mask_url(db.database_url()), selected_model=model_version or "champion")
+        return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS})
+
+    @app.get("/report", response_class=HTMLResponse, summary="The Logintel HTML report")
+    def report() -> FileResponse:
+        path = report_path()
+        if not path.is_file():
+            raise HTTPException(status_code=404, detail="no report yet: run the log_scoring DAG or `logintel report`")
+        return FileResponse(path, media_type="text/html; charset=utf-8",
+                            headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache",
+                                     **SECURITY_HEADERS})
+
+    @app.get("/data-docs/{file_path:path}", summary="Great Expectations Data Docs (local site)")
+    def data_docs(file_path: str) -> FileResponse:
+        root = data_docs_root().resolve()
+        target = (root / file_path).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(root) or not target.is_file():
+            raise HTTPException(status_code=404, detail="no such Data Docs page")
+        return FileResponse(target, headers={"Content-Security-Policy": DATA_DOCS_CSP, **SECURITY_HEADERS})
+
+    @app.get("/api/summary", summary="Findings per kind")
+    def api_summary(model_version: str | None = None) -> dict:
+        data = findings(None, 1, 0, model_version)
+        return {k: data[k] for k in ("model_version", "by_kind", "total")}
+
+    @app.get("/api/findings", summary="Findings, most confident first")
+    def api_findings(kind: str | None = Query(None, description="one of " + ", ".join(KINDS)),
+                     limit: int = Query(100, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+                     model_version: str | None = Query(None, description="'champion' (default), 'all' or a version")
+                     ) -> dict:
+        return findings(kind, limit, offset, model_version)
+
+    @app.get("/api/predictions/{log_id}", summary="A log with its predictions and findings")
+    def api_predictions(log_id: int) -> dict:
+        params = {"log_id": log_id}
+        with session() as conn:
+            found = rows(conn, "report_log", params)
+            if not found:
+                raise HTTPException(status_code=404, detail=f"log {log_id} not found")
+            champion = scope_version(conn, "champion")
+            preds = rows(conn, "report_log_predictions", params)
+            finds = rows(conn, "report_log_findings", params)
+        return {"log": found[0], "champion": champion, "predictions": preds, "findings": finds}
+
+    return app
+
+
+app = LazyASGIApp(create_app)
+
+
+class LogintelPlugin(AirflowPlugin):
+    name = "logintel"
+    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Logintel findings"}]
+    # url_route set: shown inside the Airflow UI (iframe at /plugin/<url_route>). href has no
+    # leading slash: the UI resolves it against its <base href>, so a base_url subpath works too.
+    external_views = [
+        {"name": "Logintel findings", "href": "logintel/", "url_route": "logintel",
+         "destination": "nav", "category": "browse"},
+        {"name": "Logintel report", "href": "logintel/report", "url_route": "logintel-report",
+         "destination": "nav", "category": "browse"},
+    ]

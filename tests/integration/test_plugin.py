@@ -1,0 +1,231 @@
+"""The Airflow UI plugin (plugins/logintel_plugin.py) against a real PostgreSQL database.
+
+The FastAPI app is mounted under its url_prefix in a parent app, as Airflow's API server
+does (`app.mount(url_prefix, subapp)`), and driven with FastAPI's TestClient.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from test_report import HOSTILE, seed_findings
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGINS = REPO / "plugins"
+PLUGIN_FILE = PLUGINS / "logintel_plugin.py"
+HEAVY = ("pandas", "sklearn", "great_expectations", "matplotlib", "numpy")
+
+
+def _load_plugin_module():
+    """Load the plugin file the way Airflow's plugins manager does (by path, module = file stem)."""
+    spec = importlib.util.spec_from_file_location("logintel_plugin", PLUGIN_FILE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def plugin():
+    return _load_plugin_module()
+
+
+@pytest.fixture(scope="module")
+def seeded(module_db):
+    return {"url": module_db, **seed_findings(module_db)}
+
+
+@pytest.fixture(scope="module")
+def client(plugin, seeded):
+    os.environ["LOGINTEL_PLUGIN_AUTH"] = "off"
+    (entry,) = plugin.LogintelPlugin.fastapi_apps
+    parent = FastAPI()
+    parent.mount(entry["url_prefix"], entry["app"])
+    with TestClient(parent) as c:
+        yield c
+    os.environ.pop("LOGINTEL_PLUGIN_AUTH", None)
+
+
+def test_plugin_registration_is_valid_for_airflow(plugin):
+    from airflow.api_fastapi.core_api.datamodels.plugins import ExternalViewResponse, FastAPIAppResponse
+    from airflow.plugins_manager import AirflowPlugin
+
+    assert issubclass(plugin.LogintelPlugin, AirflowPlugin)
+    assert plugin.LogintelPlugin.name == "logintel"
+    (entry,) = plugin.LogintelPlugin.fastapi_apps
+    assert entry["url_prefix"] == "/logintel"
+    FastAPIAppResponse.model_validate({**entry, "app": "logintel_plugin.LazyASGIApp"})
+    for view in plugin.LogintelPlugin.external_views:
+        parsed = ExternalViewResponse.model_validate(view)
+        assert not parsed.href.startswith("/") and not parsed.url_route.startswith("/")
+    assert plugin.LogintelPlugin.external_views[0]["href"] == "logintel/"
+
+
+def test_api_findings_returns_the_champions_findings(client, seeded):
+    r = client.get("/logintel/api/findings")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["model_version"] == "v1"
+    assert body["total"] == 5 and body["count"] == 5
+    assert body["by_kind"] == {"level_understated": 2, "level_overstated": 1, "missed_anomaly": 1, "false_anomaly": 1}
+    confidences = [f["confidence"] for f in body["findings"]]
+    assert confidences == sorted(confidences, reverse=True)
+    top = body["findings"][0]
+    assert top["log_id"] == seeded["hostile_id"] and top["kind"] == "level_understated"
+    assert top["message"] == HOSTILE  # JSON carries the data as stored
+    assert top["recorded_value"] == "INFO" and top["suggested_value"] == "ERROR"
+    assert {"ts", "service", "source", "source_line", "reason", "model_version", "status"} <= set(top)
+
+
+def test_api_findings_filters_and_limits(client):
+    r = client.get("/logintel/api/findings", params={"kind": "level_understated", "limit": 1})
+    body = r.json()
+    assert r.status_code == 200 and body["count"] == 1 and body["kind"] == "level_understated"
+    assert body["findings"][0]["suggested_value"] == "ERROR"
+    r = client.get("/logintel/api/findings", params={"kind": "level_understated", "limit": 1, "offset": 1})
+    assert r.json()["findings"][0]["suggested_value"] == "FATAL"
+    assert client.get("/logintel/api/findings?kind=&limit=2").json()["count"] == 2  # empty kind: all kinds
+    everything = client.get("/logintel/api/findings", params={"model_version": "all"}).json()
+    assert everything["total"] == 6 and everything["model_version"] is None
+    assert client.get("/logintel/api/findings", params={"model_version": "v0"}).json()["total"] == 1
+    assert client.get("/logintel/api/findings", params={"kind": "bogus"}).status_code == 422
+    assert client.get("/logintel/api/findings", params={"kind": "' OR 1=1 --"}).status_code == 422
+    assert client.get("/logintel/api/findings", params={"limit": 0}).status_code == 422
+    assert client.get("/logintel/api/findings", params={"limit": 100_000}).status_code == 422
+
+
+def test_api_predictions_for_a_log(client, seeded):
+    log_id = seeded["hostile_id"]
+    r = client.get(f"/logintel/api/predictions/{log_id}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["log"]["id"] == log_id and body["log"]["message"] == HOSTILE
+    assert body["log"]["attrs"] == {"host": "web-1"}
+    assert body["champion"] == "v1"
+    assert [p["model_version"] for p in body["predictions"]] == ["v1", "v0"]  # champion first
+    assert body["predictions"][0]["predicted_level"] == "ERROR" and body["predictions"][0]["model_status"] == "champion"
+    assert sorted(f["kind"] for f in body["findings"]) == ["level_understated", "missed_anomaly"]
+
+
+def test_api_predictions_404_and_422(client):
+    r = client.get("/logintel/api/predictions/987654321")
+    assert r.status_code == 404 and "not found" in r.json()["detail"]
+    assert client.get("/logintel/api/predictions/abc").status_code == 422
+
+
+def test_api_summary(client):
+    body = client.get("/logintel/api/summary").json()
+    assert body == {"model_version": "v1", "total": 5,
+                    "by_kind": {"level_understated": 2, "level_overstated": 1, "missed_anomaly": 1, "false_anomaly": 1}}
+
+
+def test_findings_page_escapes_messages(client, seeded):
+    r = client.get("/logintel/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "--\\x1b[31mred" in html and "\x1b" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "<script" not in html.lower()
+    assert "retired model" not in html  # only the champion's findings
+    assert f'href="api/predictions/{seeded["hostile_id"]}"' in html
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'self'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    page = client.get("/logintel/", params={"kind": "level_overstated"}).text
+    assert "user alice logged in" in page and "disk failure" not in page
+    assert client.get("/logintel/", params={"kind": "<script>"}).status_code == 422
+
+
+def test_report_is_served_when_written(client, seeded, tmp_path, monkeypatch):
+    from logintel.report import write_report
+
+    monkeypatch.setenv("LOGINTEL_REPORTS_DIR", str(tmp_path / "reports"))
+    assert client.get("/logintel/report").status_code == 404
+    assert 'href="report"' not in client.get("/logintel/").text
+    write_report(seeded["url"])
+    r = client.get("/logintel/report")
+    assert r.status_code == 200 and "Logintel report" in r.text
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert 'href="report"' in client.get("/logintel/").text
+
+
+def test_data_docs_are_served_sandboxed_and_confined(client, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOGINTEL_GX_ROOT", str(tmp_path))
+    site = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<html>docs</html>")
+    (tmp_path / "secret.txt").write_text("no")
+    r = client.get("/logintel/data-docs/")
+    assert r.status_code == 200 and "docs" in r.text
+    assert r.headers["content-security-policy"].startswith("sandbox")
+    assert client.get("/logintel/data-docs/../../../secret.txt").status_code == 404
+    assert client.get("/logintel/data-docs/%2e%2e/%2e%2e/%2e%2e/secret.txt").status_code == 404
+
+
+def test_auth_is_required_by_default(plugin, seeded, monkeypatch):
+    monkeypatch.delenv("LOGINTEL_PLUGIN_AUTH", raising=False)
+    parent = FastAPI()
+    parent.mount("/logintel", plugin.LazyASGIApp(plugin.create_app))
+    with TestClient(parent) as c:
+        for path in ("/logintel/", "/logintel/api/findings", "/logintel/api/predictions/1", "/logintel/report"):
+            assert c.get(path).status_code == 401, path
+
+
+def test_database_down_gives_503_without_the_password(plugin, monkeypatch):
+    monkeypatch.setenv("LOGINTEL_PLUGIN_AUTH", "off")
+    monkeypatch.setenv("LOGINTEL_DATABASE_URL", "postgresql://u:hunter2-secret@127.0.0.1:1/nope")
+    with TestClient(plugin.create_app()) as c:
+        r = c.get("/api/findings")
+    assert r.status_code == 503
+    assert "hunter2" not in r.text
+
+
+def test_plugin_module_imports_fast_and_light(tmp_path):
+    """In a fresh interpreter that has Airflow loaded (as every Airflow process has), importing
+    the plugin takes well under a second and pulls in no pandas/sklearn/GX/matplotlib."""
+    code = f"""
+import json, sys, time
+import airflow.plugins_manager  # already imported in any Airflow process
+t = time.perf_counter()
+import importlib.util
+spec = importlib.util.spec_from_file_location("logintel_plugin", {str(PLUGIN_FILE)!r})
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+elapsed = time.perf_counter() - t
+print(json.dumps({{"elapsed": elapsed, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["elapsed"] < 1.0, result
+    assert result["heavy"] == [], result
+
+
+def test_airflow_plugins_manager_loads_the_plugin(tmp_path):
+    """Airflow's own loader finds the plugin in the plugins folder and the API accepts its description."""
+    code = """
+import json
+from airflow import plugins_manager
+from airflow.api_fastapi.core_api.datamodels.plugins import PluginResponse
+apps, _ = plugins_manager.get_fastapi_plugins()
+info = [i for i in plugins_manager.get_plugin_info() if i["name"] == "logintel"]
+PluginResponse.model_validate({**info[0], "source": str(info[0]["source"])})
+print(json.dumps({"prefixes": [a["url_prefix"] for a in apps],
+                  "views": [v["url_route"] for v in info[0]["external_views"]]}))
+"""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "/logintel" in result["prefixes"]
+    assert result["views"] == ["logintel", "logintel-report"]

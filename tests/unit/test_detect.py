@@ -1,0 +1,97 @@
+"""Decision rules: template consistency, call sites, anomaly flags."""
+import numpy as np
+import pandas as pd
+
+from logintel import detect
+
+P_COLS = [f"p_{lv}" for lv in detect.LEVELS]
+
+
+def probs(key, **p):
+    row = {"template_key": key, **{c: 0.2 for c in P_COLS}}
+    for k, v in p.items():
+        row[f"p_{k}"] = v
+    return row
+
+
+def stats(rows):
+    return pd.DataFrame(rows, columns=["template_key", "level", "n"])
+
+
+def test_strong_majority_flags_the_minority():
+    st = stats([("Database connection failed to <*>", "ERROR", 47),
+                ("Database connection failed to <*>", "INFO", 1)])
+    tp = pd.DataFrame([probs("Database connection failed to <*>", ERROR=0.6, WARN=0.2, INFO=0.1, DEBUG=0.05,
+                             FATAL=0.05)])
+    v = detect.level_verdicts(st, tp)
+    assert len(v) == 1
+    r = v.iloc[0]
+    assert (r.level, r.kind, r.suggested_level) == ("INFO", "level_understated", "ERROR")
+    assert 0.95 <= r.confidence <= 1
+    assert "47 of 47 other lines" in r.reason and "ERROR" in r.reason
+
+
+def test_overstated_single_line():
+    st = stats([("Cache hit for key <*>", "DEBUG", 200), ("Cache hit for key <*>", "ERROR", 1)])
+    tp = pd.DataFrame([probs("Cache hit for key <*>", DEBUG=0.7, INFO=0.25, WARN=0.03, ERROR=0.01, FATAL=0.01)])
+    v = detect.level_verdicts(st, tp)
+    assert v[["level", "kind", "suggested_level"]].values.tolist() == [["ERROR", "level_overstated", "DEBUG"]]
+
+
+def test_pure_templates_with_neutral_wording_give_nothing():
+    st = stats([("a <*>", "INFO", 100), ("b <*>", "ERROR", 3), ("c", "WARN", 1)])
+    tp = pd.DataFrame([probs("a <*>"), probs("b <*>"), probs("c")])
+    assert detect.level_verdicts(st, tp).empty
+
+
+def test_balanced_mix_is_not_judged():
+    st = stats([("x <*>", "INFO", 50), ("x <*>", "WARN", 50)])
+    assert detect.level_verdicts(st, pd.DataFrame([probs("x <*>")])).empty
+
+
+def test_callsite_needs_overwhelming_wording():
+    key = "Out of memory: killed process <*>"
+    st = stats([(key, "DEBUG", 30)])
+    weak = pd.DataFrame([probs(key, DEBUG=0.1, INFO=0.1, WARN=0.1, ERROR=0.3, FATAL=0.4)])
+    assert detect.level_verdicts(st, weak).empty
+    strong = pd.DataFrame([probs(key, DEBUG=0.00002, INFO=0.0005, WARN=0.01, ERROR=0.05, FATAL=0.93948)])
+    v = detect.level_verdicts(st, strong)
+    assert len(v) == 1
+    r = v.iloc[0]
+    assert (r.kind, r.suggested_level) == ("level_understated", "FATAL")
+    assert "every line" in r.reason and "FATAL" in r.reason
+
+
+def test_missing_probs_and_empty_input():
+    st = stats([("k <*>", "WARN", 20), ("k <*>", "DEBUG", 1)])
+    v = detect.level_verdicts(st, None)
+    assert v[["level", "suggested_level"]].values.tolist() == [["DEBUG", "WARN"]]
+    assert list(detect.level_verdicts(stats([]), None).columns) == detect.VERDICT_COLUMNS
+
+
+def test_posterior_rows_sum_to_one():
+    post = detect.level_posterior(np.array([[0, 3, 0, 1, 0], [0, 0, 0, 0, 5]]), np.full((2, 5), np.nan))
+    assert np.allclose(post.sum(1), 1)
+
+
+def test_helpers_build_stats_and_probs():
+    pred = pd.DataFrame({"template_key": ["a", "a", "b"], **{c: [0.2, 0.2, 0.2] for c in P_COLS}})
+    tp = detect.template_probs_from_predictions(pred)
+    assert tp.set_index("template_key")["n_total"].to_dict() == {"a": 2, "b": 1}
+    st = detect.template_stats(["a", "a", "b"], ["INFO", "INFO", "WARN"])
+    assert sorted(st.itertuples(index=False, name=None)) == [("a", "INFO", 2), ("b", "WARN", 1)]
+
+
+def test_anomaly_verdicts():
+    df = pd.DataFrame({
+        "id": [1, 2, 3, 4, 5],
+        "is_anomaly": pd.array([False, True, True, None, False], dtype="boolean"),
+        "predicted_anomaly": [True, False, False, True, False],
+        "anomaly_score": [0.97, 0.01, 0.4, 0.99, 0.1],
+    })
+    v = detect.anomaly_verdicts(df)
+    assert v["id"].tolist() == [1, 2]
+    assert v["kind"].tolist() == ["missed_anomaly", "false_anomaly"]
+    assert v["suggested"].tolist() == [True, False]
+    assert np.allclose(v["confidence"], [0.97, 0.99])
+    assert all(isinstance(r, str) and r for r in v["reason"])
