@@ -37,6 +37,7 @@ URL_PREFIX = "/logintel"
 UI_DIR = Path(__file__).resolve().parent / "logintel_ui"
 KINDS = ("level_understated", "level_overstated", "missed_anomaly", "false_anomaly")
 MAX_LIMIT = 1000
+BIGINT_MAX = 2**63 - 1
 REPORT_NAME = "logintel_report.html"
 
 # Pages contain no script; images are inline. The Airflow UI frames them (same origin).
@@ -81,6 +82,7 @@ def create_app():
 
     import psycopg
     from fastapi import Depends, FastAPI, HTTPException, Query, Request
+    from fastapi import Path as PathParam
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -104,15 +106,17 @@ def create_app():
                       finalize=safe_finalize, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=fmt_number, ts=fmt_ts, trunc=truncate)
 
-    @app.exception_handler(psycopg.Error)
-    async def database_error(request: Request, exc: psycopg.Error) -> JSONResponse:
-        # Say what is wrong without leaking the URL's password or the SQL.
-        detail = "the Logintel database is unavailable"
-        if isinstance(exc, psycopg.errors.UndefinedTable):
+    async def database_unavailable(request: Request, exc: psycopg.Error) -> JSONResponse:
+        # Say what is wrong without leaking the URL's password (db.connect masks it) or the SQL.
+        if isinstance(exc, (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)):
             detail = "the Logintel database has no schema yet: run `logintel db up` or the log_ingest DAG"
-        # db.connect masks the URL in its errors; the SQL text stays in the server log only.
+        else:
+            detail = "the Logintel database is unavailable"
         log.warning("logintel plugin: %s (%s: %s)", detail, type(exc).__name__, (str(exc).splitlines() or [""])[0])
         return JSONResponse({"detail": detail}, status_code=503)
+
+    for error in (psycopg.OperationalError, psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+        app.add_exception_handler(error, database_unavailable)
 
     @contextmanager
     def session():
@@ -195,13 +199,13 @@ def create_app():
 
     @app.get("/api/findings", summary="Findings, most confident first")
     def api_findings(kind: str | None = Query(None, description="one of " + ", ".join(KINDS)),
-                     limit: int = Query(100, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+                     limit: int = Query(100, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=BIGINT_MAX),
                      model_version: str | None = Query(None, description="'champion' (default), 'all' or a version")
                      ) -> dict:
         return findings(kind, limit, offset, model_version)
 
     @app.get("/api/predictions/{log_id}", summary="A log with its predictions and findings")
-    def api_predictions(log_id: int) -> dict:
+    def api_predictions(log_id: int = PathParam(ge=1, le=BIGINT_MAX)) -> dict:
         params = {"log_id": log_id}
         with session() as conn:
             found = rows(conn, "report_log", params)

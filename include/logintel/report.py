@@ -16,7 +16,7 @@ import math
 import os
 import re
 import tempfile
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -267,8 +267,6 @@ def plot_findings_over_time(by_hour: list[dict]) -> str | None:
     """Findings per hour of log time: stacked bars up to a week of hours, lines beyond."""
     if not by_hour:
         return None
-    from datetime import timedelta
-
     import matplotlib.dates as mdates
     from matplotlib.ticker import MaxNLocator
 
@@ -328,7 +326,7 @@ def plot_level_distribution(dist: dict) -> str | None:
     if not levels:
         return None
     import numpy as np
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     x = np.arange(len(levels))
     fig, ax = _figure(7.5, 3.2)
@@ -344,6 +342,7 @@ def plot_level_distribution(dist: dict) -> str | None:
     else:
         ax.set_ylabel("logs")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.legend(frameon=False, fontsize="small")
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)

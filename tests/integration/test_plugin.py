@@ -118,6 +118,8 @@ def test_api_predictions_404_and_422(client):
     r = client.get("/logintel/api/predictions/987654321")
     assert r.status_code == 404 and "not found" in r.json()["detail"]
     assert client.get("/logintel/api/predictions/abc").status_code == 422
+    assert client.get("/logintel/api/predictions/0").status_code == 422
+    assert client.get("/logintel/api/predictions/99999999999999999999").status_code == 422  # beyond bigint
 
 
 def test_api_summary(client):
@@ -187,6 +189,14 @@ def test_database_down_gives_503_without_the_password(plugin, monkeypatch):
         r = c.get("/api/findings")
     assert r.status_code == 503
     assert "hunter2" not in r.text
+
+
+def test_database_without_schema_gives_503_with_a_hint(plugin, server_url, monkeypatch):
+    monkeypatch.setenv("LOGINTEL_PLUGIN_AUTH", "off")
+    monkeypatch.setenv("LOGINTEL_DATABASE_URL", server_url)  # the server's `postgres` database: no logintel schema
+    with TestClient(plugin.create_app()) as c:
+        r = c.get("/api/findings")
+    assert r.status_code == 503 and "no schema yet" in r.json()["detail"]
 
 
 def test_plugin_module_imports_fast_and_light(tmp_path):

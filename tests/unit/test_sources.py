@@ -745,24 +745,45 @@ def test_csv_unreadable_header(tmp_path: Path) -> None:
 # -- text formats ---------------------------------------------------------------
 
 
-def test_log4j_variants(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("line", "level", "service", "message", "attrs"),
+    [
+        ("INFO [main] com.x.A: with thread", "INFO", "com.x.A", "with thread", {"thread": "main"}),
+        ("WARN  com.x.B - dash separator", "WARN", "com.x.B", "dash separator", {}),
+        ("[pool-1] ERROR com.x.C - thread first", "ERROR", "com.x.C", "thread first",
+         {"thread": "pool-1"}),
+        ("[WARN] com.x.D - bracketed level", "WARN", "com.x.D", "bracketed level", {}),
+        ("[ERROR] [worker-2] com.x.E - both bracketed", "ERROR", "com.x.E", "both bracketed",
+         {"thread": "worker-2"}),
+        ("[main] [INFO] com.x.F: thread then level", "INFO", "com.x.F", "thread then level",
+         {"thread": "main"}),
+        ("INFO: colon after level", "INFO", "dflt", "colon after level", {}),
+        ("FATAL no logger at all here", "FATAL", "dflt", "no logger at all here", {}),
+        ("INFO [main] com.x.G: [req=1] brackets in message", "INFO", "com.x.G",
+         "[req=1] brackets in message", {"thread": "main"}),
+        ("DEBUG [main] com.x.H -", "DEBUG", "com.x.H", "", {"thread": "main"}),
+    ],
+)
+def test_log4j_layouts(
+    tmp_path: Path, line: str, level: str, service: str, message: str, attrs: dict
+) -> None:
+    (rec,) = parse(tmp_path, "a.log", f"2024-01-02 03:04:05,123 {line}\n", fmt="log4j",
+                   default_service="dflt")
+    assert (rec.level, rec.service, rec.message, rec.attrs) == (level, service, message, attrs)
+    assert rec.ts == datetime(2024, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
+    assert rec.error == (None if message else "empty message")
+
+
+def test_log4j_timestamp_variants(tmp_path: Path) -> None:
     data = (
-        "2024-01-02 03:04:05,123 INFO [main] com.x.A: with thread\n"
-        "2024-01-02 03:04:05,123 WARN  com.x.B - dash separator\n"
-        "2024-01-02 03:04:05,123 [pool-1] ERROR com.x.C - thread first\n"
         "2024-01-02T03:04:05.123Z DEBUG [main] com.x.D: iso with zone\n"
-        "2024-01-02 03:04:05,123 FATAL no logger at all here\n"
+        "2024-01-02 05:04:05.123+02:00 DEBUG [main] com.x.D: offset\n"
         "2024-01-02 03:04:05 TRACE com.x.E: no millis\n"
     )
-    recs = parse(tmp_path, "a.log", data, default_service="dflt")
-    assert [r.error for r in recs] == [None] * 6
-    assert [r.level for r in recs] == ["INFO", "WARN", "ERROR", "DEBUG", "FATAL", "DEBUG"]
-    assert [r.service for r in recs] == ["com.x.A", "com.x.B", "com.x.C", "com.x.D", "dflt",
-                                         "com.x.E"]
-    assert [r.message for r in recs] == ["with thread", "dash separator", "thread first",
-                                         "iso with zone", "no logger at all here", "no millis"]
-    assert recs[0].attrs == {"thread": "main"} and recs[2].attrs == {"thread": "pool-1"}
-    assert recs[0].ts == datetime(2024, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
+    recs = parse(tmp_path, "a.log", data)
+    assert [r.error for r in recs] == [None] * 3
+    assert recs[0].ts == recs[1].ts == datetime(2024, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
+    assert recs[2].ts == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_log4j_stack_trace_is_one_record(tmp_path: Path) -> None:
@@ -784,13 +805,15 @@ def test_log4j_damaged_start_lines_become_error_records(tmp_path: Path) -> None:
         "2024-01-02 03:04:05,123 INFO [main] com.x.A: ok\n"
         "2024-13-45 03:04:05,123 INFO [main] com.x.A: bad date\n"
         "2024-01-02 03:04:05,123 LOUD [main] com.x.A: bad level\n"
+        "2024-01-02 03:04:05,123 [LOUDER] com.x.A: bad bracketed level\n"
+        "2024-01-02 03:04:05,123 [main] com.x.A: no level at all\n"
         "2024-01-02 03:04:05,123 INFO [main] com.x.A:\n"
         "2024-01-02 03:04:05,123 INFO [main] com.x.A: ok again\n"
     )
     recs = parse(tmp_path, "a.log", data)
     assert [r.error for r in recs] == [
         None, "unparseable timestamp '2024-13-45 03:04:05,123'", "unknown level 'LOUD'",
-        "empty message", None,
+        "unknown level 'LOUDER'", "unknown level 'main'", "empty message", None,
     ]
 
 

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from logintel.levels import normalise_level
 from logintel.sources.fields import decode, level_field, message_field, timestamp_field
 from logintel.sources.reader import BadLine, too_long_reason
 from logintel.sources.record import Record, bad_record
@@ -60,19 +61,52 @@ def _build_python_basic(
 
 # -- log4j ------------------------------------------------------------------
 
-# "%d %p [%t] %c: %m", "%d [%t] %p %c - %m", "%d %-5p %c - %m", "%d %p %m" ...
-RE_LOG4J = re.compile(
-    rf"(?P<ts>{_TS_ISO})\s+(?:\[(?P<thread0>[^\]]*)\]\s+)?(?P<level>[A-Za-z]+)"
-    r"(?:\s+\[(?P<thread>[^\]]*)\])?(?:\s+(?P<rest>.*))?",
-    re.S,
-)
+# Layouts seen in the wild: "%d %-5p [%t] %c - %m", "%d [%t] %-5p %c - %m",
+# "%d %p %c: %m", "%d [%p] %c - %m", "%d [%p] [%t] %c - %m", "%d %p: %m".
+# The start pattern only needs a timestamp then a word or a [bracket]; the
+# builder then works out which token is the level and which the thread.
+RE_LOG4J = re.compile(rf"(?P<ts>{_TS_ISO})\s+(?P<rest>(?:\[[^\]]*\]|[A-Za-z]+).*)", re.S)
+_RE_HEAD_TOKEN = re.compile(r"(?:\[(?P<bracket>[^\]]*)\]|(?P<word>[A-Za-z]+)):?(?:\s+|$)")
 _RE_LOGGER = re.compile(r"(?P<logger>[^\s:\[\]]+?)(?::| -)(?: (?P<msg>.*)|$)", re.S)
+
+
+def _split_log4j_head(rest: str) -> tuple[str | None, str | None, str]:
+    """(level token, thread, remainder) from the text after the timestamp.
+
+    Tokens are consumed while level or thread is still unknown: the first bare
+    word is the level (known or not - an unknown one must be reported), a
+    bracket holding a known level is the level, any other bracket the thread.
+    """
+    level = thread = first_bracket = None
+    pos = 0
+    while level is None or thread is None:
+        m = _RE_HEAD_TOKEN.match(rest, pos)
+        if m is None:
+            break
+        bracket, word = m["bracket"], m["word"]
+        if word is not None:
+            if level is not None:
+                break  # a second bare word is the logger or the message
+            level = word
+        elif level is None and normalise_level(bracket) is not None:
+            level = bracket
+        else:
+            if first_bracket is None:
+                first_bracket = bracket
+            if thread is not None:
+                break
+            thread = bracket
+        pos = m.end()
+    if level is None and first_bracket is not None:
+        # "[LOUD] ..." - a bracket where the level belongs: report it as the level
+        level, thread = first_bracket, None
+    return level, thread, rest[pos:]
 
 
 def _build_log4j(m: re.Match[str], default_service: str | None, errors: list[str]) -> Fields:
     ts = timestamp_field(m["ts"], errors)
-    level = level_field(m["level"], errors)
-    rest = m["rest"] or ""
+    level_token, thread, rest = _split_log4j_head(m["rest"])
+    level = level_field(level_token, errors)
     logger = None
     lm = _RE_LOGGER.match(rest)
     if lm:
@@ -81,7 +115,6 @@ def _build_log4j(m: re.Match[str], default_service: str | None, errors: list[str
         message = rest[2:]
     else:
         message = rest
-    thread = m["thread"] if m["thread"] is not None else m["thread0"]
     attrs = {"thread": thread} if thread is not None else {}
     return ts, level, message, logger or default_service, attrs
 

@@ -1,0 +1,127 @@
+"""One real Airflow deployment: API server + scheduler (LocalExecutor) + DAG processor.
+
+`airflow dags test` runs tasks in-process, where the ORM still works; under a real
+executor, tasks may only use the Task SDK. This test runs log_ingest under the
+scheduler and checks that its asset event triggers log_quality, end to end.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from airflow_runner import REPO, airflow_env
+from logintel import db
+from logintel.simulate import generate, write_logs
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _airflow(env: dict, *args: str, timeout: int = 120) -> str:
+    proc = subprocess.run(["airflow", *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    if proc.returncode != 0:
+        raise AssertionError(f"airflow {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def _runs(env: dict, dag_id: str) -> list[dict]:
+    out = _airflow(env, "dags", "list-runs", dag_id, "-o", "json")
+    start = out.find("[")
+    return json.loads(out[start:]) if start >= 0 else []
+
+
+def _wait(predicate, timeout: float, what: str, logs: list[Path]):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(3)
+    tails = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs if p.exists())
+    raise AssertionError(f"timed out waiting for {what}\n{tails}")
+
+
+@pytest.fixture
+def metadata_db(server_url, fresh_db):
+    url = db.with_database(server_url, db.database_name(fresh_db) + "_airflow")
+    db.ensure_database(url)
+    yield "postgresql+psycopg2://" + url.split("://", 1)[1]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db.database_name(url)}" WITH (FORCE)')
+
+
+def test_ingest_then_asset_triggered_quality_under_scheduler(fresh_db, metadata_db, tmp_path):
+    port = _free_port()
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    env = airflow_env(fresh_db, tmp_path, **{
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "LOGINTEL_ASSET_BASE": "postgres://scheduler-test:5432/logintel/logintel",
+    })
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    n = write_logs(generate(2000, days=1, seed=3), landing / "app.jsonl")
+    _airflow(env, "db", "migrate", timeout=300)
+
+    procs, logs = [], []
+    try:
+        for name, args in (("api-server", ["api-server", "--port", str(port)]), ("scheduler", ["scheduler"]),
+                           ("dag-processor", ["dag-processor"])):
+            log = tmp_path / f"{name}.log"
+            logs.append(log)
+            procs.append(subprocess.Popen(["airflow", *args], env=env, cwd=REPO, stdout=open(log, "w"),
+                                          stderr=subprocess.STDOUT, start_new_session=True))
+        _wait(lambda: "log_quality" in _airflow(env, "dags", "list"), 180, "the DAG processor", logs)
+        for dag_id in ("log_ingest", "log_quality"):
+            _airflow(env, "dags", "unpause", dag_id)
+        _airflow(env, "dags", "trigger", "log_ingest")
+
+        def finished(dag_id):
+            runs = _runs(env, dag_id)
+            done = [r for r in runs if r.get("state") in ("success", "failed")]
+            return done[0] if done else None
+
+        ingest_run = _wait(lambda: finished("log_ingest"), 240, "log_ingest to finish", logs)
+        assert ingest_run["state"] == "success", ingest_run
+        quality_run = _wait(lambda: finished("log_quality"), 240, "the asset-triggered log_quality run", logs)
+        assert quality_run["state"] == "success", quality_run
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == n
+        suites = [r[0] for r in conn.execute("SELECT suite FROM logintel.dq_runs")]
+    assert suites == ["logs_quality"]
