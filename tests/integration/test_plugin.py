@@ -44,13 +44,17 @@ def seeded(module_db):
 
 @pytest.fixture(scope="module")
 def client(plugin, seeded):
+    saved = os.environ.get("LOGINTEL_PLUGIN_AUTH")
     os.environ["LOGINTEL_PLUGIN_AUTH"] = "off"
     (entry,) = plugin.LogintelPlugin.fastapi_apps
     parent = FastAPI()
     parent.mount(entry["url_prefix"], entry["app"])
     with TestClient(parent) as c:
         yield c
-    os.environ.pop("LOGINTEL_PLUGIN_AUTH", None)
+    if saved is None:
+        os.environ.pop("LOGINTEL_PLUGIN_AUTH", None)
+    else:
+        os.environ["LOGINTEL_PLUGIN_AUTH"] = saved
 
 
 def test_plugin_registration_is_valid_for_airflow(plugin):

@@ -469,6 +469,7 @@ def test_jsonl_several_problems_are_all_named(tmp_path: Path) -> None:
         (b"null", "JSON value is not an object (NoneType)"),
         (b'{"x": NaN, "message": "m"}', "invalid JSON: non-standard JSON constant NaN"),
         (b'{"x": -Infinity}', "invalid JSON: non-standard JSON constant -Infinity"),
+        (b'{"x": 1e400}', "invalid JSON: number out of range 1e400"),
         (b"[" * 50_000, "invalid JSON"),
         (b'{"a":' * 100 + b"1" + b"}" * 100, "JSON nested too deep"),
         (b'{"n": ' + b"9" * 5000 + b"}", "invalid JSON: Exceeds the limit"),

@@ -12,9 +12,11 @@ epoch number), level ``level``/``severity``/``levelname``/``lvl``/``log_level``/
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from datetime import datetime
 
+from logintel.levels import LEVEL_CACHE
 from logintel.sources.fields import (
     NUL_REASON,
     anomaly_field,
@@ -23,7 +25,6 @@ from logintel.sources.fields import (
     service_field,
     timestamp_field,
 )
-from logintel.levels import LEVEL_CACHE
 from logintel.sources.reader import BadLine
 from logintel.sources.record import Record, bad_record
 from logintel.sources.timestamps import MAX_YEAR, MIN_YEAR, UTC
@@ -45,7 +46,15 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+def _finite_float(text: str) -> float:
+    # 1e400 parses to inf, which json.dumps writes as Infinity: same problem.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range {text[:40]}")
+    return value
+
+
+_decode = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float).decode
 
 
 def _take(obj: dict, keys: tuple[str, ...]) -> object:

@@ -1,0 +1,102 @@
+"""Ingest against a real Postgres: counts add up, nothing is loaded twice, bad records are quarantined."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import psycopg
+import pytest
+
+from logintel.ingest import ingest_paths, scan_landing
+
+
+def _count(url: str, sql: str):
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def _lines(n: int, start: int = 0) -> list[str]:
+    return [json.dumps({"ts": f"2026-03-01T10:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z",
+                        "level": ["INFO", "WARN", "ERROR"][i % 3], "service": "api",
+                        "message": f"request {i} handled", "user": f"u{i}"}) for i in range(start, start + n)]
+
+
+def test_counts_add_up_and_bad_records_are_quarantined(fresh_db, tmp_path):
+    f = tmp_path / "mixed.jsonl"
+    good = _lines(50)
+    f.write_text("\n".join(good[:25] + ["{not json", json.dumps({"ts": "yesterday", "level": "INFO",
+                                                                   "message": "x"})] + good[25:]) + "\n")
+    r = ingest_paths([f], url=fresh_db)
+    assert (r.read, r.loaded, r.duplicates, r.quarantined) == (52, 50, 0, 2)
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("SELECT source_line, raw, reason FROM logintel.logs_quarantine ORDER BY source_line").fetchall()
+        batch = conn.execute("SELECT status, read_count, loaded_count, duplicate_count, quarantined_count "
+                             "FROM logintel.ingest_batches WHERE id = %s", (r.batch_id,)).fetchone()
+        attrs = conn.execute("SELECT attrs->>'user', source, source_line FROM logintel.logs "
+                             "WHERE message = 'request 30 handled'").fetchone()
+    assert [row[0] for row in rows] == [26, 27]
+    assert bytes(rows[0][1]) == b"{not json"
+    assert all(row[2] for row in rows)
+    assert batch == ("done", 52, 50, 0, 2)
+    assert attrs == ("u30", str(f.resolve()), 33)  # 25 good + 2 bad lines before it
+
+
+def test_same_file_twice_and_appended_file_load_nothing_twice(fresh_db, tmp_path):
+    f = tmp_path / "app.jsonl"
+    f.write_text("\n".join(_lines(100)) + "\n")
+    first = ingest_paths([f], url=fresh_db)
+    again = ingest_paths([f], url=fresh_db)
+    assert first.loaded == 100
+    assert again.loaded == 0 and again.skipped_files == [str(f.resolve())]
+    # The file grows: old lines are recognised as duplicates, only new ones load.
+    f.write_text("\n".join(_lines(130)) + "\n")
+    grown = ingest_paths([f], url=fresh_db)
+    assert (grown.read, grown.loaded, grown.duplicates) == (130, 30, 100)
+    # The same content under another name, gzipped: all duplicates.
+    gz = tmp_path / "copy.jsonl.gz"
+    gz.write_bytes(gzip.compress(f.read_bytes()))
+    copy = ingest_paths([gz], url=fresh_db)
+    assert (copy.read, copy.loaded, copy.duplicates) == (130, 0, 130)
+    assert _count(fresh_db, "SELECT count(*) FROM logintel.logs") == 130
+
+
+def test_identical_lines_in_one_file_are_all_kept(fresh_db, tmp_path):
+    # Two identical records (same ts, level, message) are two events, not a duplicate.
+    line = json.dumps({"ts": "2026-03-01T10:00:00Z", "level": "ERROR", "service": "db", "message": "deadlock"})
+    f = tmp_path / "twice.jsonl"
+    f.write_text(line + "\n" + line + "\n")
+    r = ingest_paths([f], url=fresh_db)
+    assert (r.loaded, r.duplicates) == (2, 0)
+
+
+def test_csv_any_column_order_keeps_other_columns(fresh_db, tmp_path):
+    f = tmp_path / "ext.csv"
+    f.write_text("message,host,level,timestamp\n\"disk full, aborting\",h1,error,2026-02-01 10:00:00\n"
+                 "ok,h2,notice,2026-02-01 10:00:01\n")
+    r = ingest_paths([f], default_service="ext", url=fresh_db)
+    assert r.loaded == 2
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("SELECT level, message, service, attrs->>'host' FROM logintel.logs ORDER BY ts").fetchall()
+    assert rows == [("ERROR", "disk full, aborting", "ext", "h1"), ("INFO", "ok", "ext", "h2")]
+
+
+def test_hostile_messages_are_stored_verbatim(fresh_db, tmp_path):
+    evil = "'); DROP TABLE logintel.logs; -- <script>alert(1)</script> \x1b[31mred\x1b[0m"
+    f = tmp_path / "evil.jsonl"
+    f.write_text(json.dumps({"ts": "2026-02-01T00:00:00Z", "level": "INFO", "service": "x", "message": evil}) + "\n")
+    assert ingest_paths([f], url=fresh_db).loaded == 1
+    assert _count(fresh_db, "SELECT message FROM logintel.logs") == evil
+
+
+def test_missing_file_is_a_clear_error_and_writes_nothing(fresh_db, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such log file"):
+        ingest_paths([tmp_path / "nope.jsonl"], url=fresh_db)
+    assert _count(fresh_db, "SELECT count(*) FROM logintel.ingest_batches") == 0
+
+
+def test_landing_scan_finds_supported_files(tmp_path):
+    (tmp_path / "a.jsonl").write_text("")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.log.gz").write_bytes(gzip.compress(b""))
+    (tmp_path / "notes.md").write_text("")
+    assert [p.name for p in scan_landing(tmp_path)] == ["a.jsonl", "b.log.gz"]
