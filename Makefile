@@ -18,9 +18,8 @@ help:
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
-	$(VENV)/bin/pip install --quiet --no-deps -e .
+	$(VENV)/bin/pip install --quiet -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" ; exit $${PIPESTATUS[0]}
+	$(VENV)/bin/pip install --quiet --no-deps -e . 2>&1 | grep -v "is ignored: it is neither" ; exit $${PIPESTATUS[0]}
 	touch $@
 
 setup: $(VENV)/.installed

@@ -185,10 +185,14 @@ def create_app():
     @app.get("/data-docs/{file_path:path}", summary="Great Expectations Data Docs (local site)")
     def data_docs(file_path: str) -> FileResponse:
         root = data_docs_root().resolve()
-        target = (root / file_path).resolve()
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_relative_to(root) or not target.is_file():
+        try:
+            target = (root / file_path).resolve()  # follows symlinks: the check below sees the real file
+            if target.is_dir():
+                target = target / "index.html"
+            ok = target.is_relative_to(root) and target.is_file()
+        except (OSError, ValueError):  # e.g. an embedded NUL byte
+            ok = False
+        if not ok:
             raise HTTPException(status_code=404, detail="no such Data Docs page")
         return FileResponse(target, headers={"Content-Security-Policy": DATA_DOCS_CSP, **SECURITY_HEADERS})
 

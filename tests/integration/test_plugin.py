@@ -175,6 +175,9 @@ def test_data_docs_are_served_sandboxed_and_confined(client, tmp_path, monkeypat
     assert r.headers["content-security-policy"].startswith("sandbox")
     assert client.get("/logintel/data-docs/../../../secret.txt").status_code == 404
     assert client.get("/logintel/data-docs/%2e%2e/%2e%2e/%2e%2e/secret.txt").status_code == 404
+    assert client.get("/logintel/data-docs/a%00b").status_code == 404
+    (site / "escape.html").symlink_to(tmp_path / "secret.txt")
+    assert client.get("/logintel/data-docs/escape.html").status_code == 404
 
 
 def test_auth_is_required_by_default(plugin, seeded, monkeypatch):

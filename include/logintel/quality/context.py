@@ -1,8 +1,10 @@
 """The file-backed GX context, its Postgres data source and Data Docs."""
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..config import get_settings
@@ -43,6 +45,20 @@ def _quiet_progress_bars(context) -> None:
     if globally is not False:
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         context.variables.save()
+
+
+@contextmanager
+def gx_lock():
+    """One GX run at a time per GX project: suites, checkpoints and Data Docs are files,
+    and two runs writing them at once (a manual and a scheduled run) corrupt them."""
+    root = get_settings().gx_root / "gx"
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".logintel.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def data_docs_index(context) -> str | None:

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 
 from .. import db
 from ..config import mask_url
 from . import context as gxctx
 from .suites import FINDINGS_SUITE, LOGS_SUITE, findings_suite, logs_quality_suite
+
+
+MAX_GX_IDS = int(os.environ.get("LOGINTEL_GX_MAX_IDS", "200000"))
 
 
 @dataclass
@@ -18,7 +22,12 @@ class SuiteRun:
     statistics: dict
     failed: list[dict]
     unexpected_ids: dict[str, list[int]] = field(default_factory=dict)
+    unexpected_counts: dict[str, int] = field(default_factory=dict)
     data_docs: str | None = None
+
+    def complete_ids(self, column: str) -> bool:
+        """Did GX return every failing id of `column` (not cut at MAX_GX_IDS)?"""
+        return len(self.unexpected_ids.get(column, [])) >= self.unexpected_counts.get(column, 0)
 
     def summary(self) -> dict:
         return {"suite": self.suite, "run_key": self.run_key, "success": self.success,
@@ -34,8 +43,9 @@ def _run_checkpoint(context, name: str, batch_def, suite, id_column: str | None)
         gx.ValidationDefinition(name=f"{name}_validation", data=batch_def, suite=suite))
     result_format: dict = {"result_format": "COMPLETE"}
     if id_column:
-        result_format["unexpected_index_column_names"] = [id_column]
-        result_format["return_unexpected_index_query"] = False
+        # On SQL, GX returns at most `partial_unexpected_count` failing ids (its LIMIT).
+        result_format.update({"unexpected_index_column_names": [id_column], "return_unexpected_index_query": False,
+                              "partial_unexpected_count": MAX_GX_IDS})
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
         name=f"{name}_checkpoint", validation_definitions=[vd],
         actions=[UpdateDataDocsAction(name="update_data_docs")], result_format=result_format))
@@ -46,10 +56,12 @@ def _collect(result, id_column: str | None) -> tuple[bool, dict, list[dict], dic
     (suite_result,) = list(result.run_results.values())
     failed: list[dict] = []
     ids: dict[str, list[int]] = {}
+    counts: dict[str, int] = {}
     for r in suite_result.results:
         cfg = r.expectation_config
         column = cfg.kwargs.get("column")
         res = r.result or {}
+        counts[column] = int(res.get("unexpected_count") or 0)
         if not r.success:
             failed.append({"expectation": cfg.type, "column": column,
                            "unexpected_count": int(res.get("unexpected_count") or 0),
@@ -60,7 +72,7 @@ def _collect(result, id_column: str | None) -> tuple[bool, dict, list[dict], dic
             ids[column] = [int(item[id_column]) for item in res["unexpected_index_list"]]
     stats = {k: (float(v) if isinstance(v, float) else int(v) if v is not None else None)
              for k, v in dict(suite_result.statistics).items()}
-    return bool(suite_result.success), stats, failed, ids
+    return bool(suite_result.success), stats, failed, ids, counts
 
 
 def _record(url: str, run: SuiteRun, batch_ref: str) -> None:
@@ -87,14 +99,17 @@ def validate_batches(url: str, batch_ids: list[int], run_key: str, tolerance_min
     if not batch_ids:
         raise ValueError("no batches to validate")
     ids = sorted({int(b) for b in batch_ids})
-    context = gxctx.get_context(url)
+    # Only integers are formatted into the query (GX query assets take no bind parameters).
     query = db.sql("quality_batch_query").format(
         tolerance=int(tolerance_minutes), batch_ids=",".join(str(i) for i in ids))
-    asset = gxctx.replace_query_asset(context, "logs_new_batches", query)
-    batch_def = asset.add_batch_definition_whole_table("whole")
-    result = _run_checkpoint(context, LOGS_SUITE, batch_def, logs_quality_suite(gx), None)
-    success, stats, failed, _ = _collect(result, None)
-    run = SuiteRun(LOGS_SUITE, run_key, success, stats, failed, data_docs=gxctx.data_docs_index(context))
+    with gxctx.gx_lock():
+        context = gxctx.get_context(url)
+        asset = gxctx.replace_query_asset(context, "logs_new_batches", query)
+        batch_def = asset.add_batch_definition_whole_table("whole")
+        result = _run_checkpoint(context, LOGS_SUITE, batch_def, logs_quality_suite(gx), None)
+        docs = gxctx.data_docs_index(context)
+    success, stats, failed, _, _ = _collect(result, None)
+    run = SuiteRun(LOGS_SUITE, run_key, success, stats, failed, data_docs=docs)
     _record(url, run, ",".join(map(str, ids)))
     return run
 
@@ -103,12 +118,14 @@ def validate_findings(url: str, run_key: str) -> SuiteRun:
     """Validate the champion predictions view; failing ids are the findings."""
     import great_expectations as gx
 
-    context = gxctx.get_context(url)
-    asset = gxctx.table_asset(context, "prediction_checks", "v_prediction_checks")
-    batch_def = gxctx.whole_batch(asset)
-    result = _run_checkpoint(context, FINDINGS_SUITE, batch_def, findings_suite(gx), "id")
-    success, stats, failed, ids = _collect(result, "id")
-    run = SuiteRun(FINDINGS_SUITE, run_key, success, stats, failed, ids, gxctx.data_docs_index(context))
+    with gxctx.gx_lock():
+        context = gxctx.get_context(url)
+        asset = gxctx.table_asset(context, "prediction_checks", "v_prediction_checks")
+        batch_def = gxctx.whole_batch(asset)
+        result = _run_checkpoint(context, FINDINGS_SUITE, batch_def, findings_suite(gx), "id")
+        docs = gxctx.data_docs_index(context)
+    success, stats, failed, ids, counts = _collect(result, "id")
+    run = SuiteRun(FINDINGS_SUITE, run_key, success, stats, failed, ids, counts, docs)
     _record(url, run, "champion")
     return run
 
