@@ -147,10 +147,36 @@ def machine_info() -> dict:
             mem = round(int(fh.readline().split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    import sklearn
+    from importlib.metadata import version
 
     return {"cpus": os.cpu_count(), "mem_gb": mem, "python": platform.python_version(),
-            "platform": platform.platform(), "sklearn": sklearn.__version__}
+            "platform": platform.platform(),
+            "packages": {p: version(p) for p in ("scikit-learn", "pandas", "numpy", "psycopg",
+                                                  "great_expectations", "apache-airflow")}}
+
+
+def cpu_sample() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            v = [float(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = v[3] + (v[4] if len(v) > 4 else 0.0)
+    return sum(v) - idle, sum(v)
+
+
+def machine_busy(before, after) -> float | None:
+    """Share of all cores busy between two samples (0..1): our stage, PostgreSQL, and anything else."""
+    db, dt = after[0] - before[0], after[1] - before[1]
+    return db / dt if dt else None
+
+
+def loadavg() -> float | None:
+    try:
+        return float(open("/proc/loadavg").read().split()[0])
+    except OSError:
+        return None
 
 
 def fmt_n(n: float) -> str:
@@ -217,7 +243,8 @@ def print_report(report: dict) -> None:
                     f"{report['machine']['cpus']} cores, PostgreSQL {report['server']['server_version']}")
     for col, just in (("stage", "left"), ("logs", "right"), ("wall s", "right"), ("logs/s", "right"),
                       ("peak RSS MB", "right"), ("base RSS MB", "right"), ("CPU s (proc)", "right"),
-                      ("imports s", "right"), ("target", "left"), ("", "left")):
+                      ("imports s", "right"), ("machine busy %", "right"), ("load1", "right"),
+                      ("target", "left"), ("", "left")):
         t.add_column(col, justify=just)
     targets = {x["target"]: x for x in report["targets"]}
     tmap = {"ingest": ["ingest throughput"], "quality": ["quality suite on the batch"], "train": ["training"],
@@ -230,13 +257,14 @@ def print_report(report: dict) -> None:
         label = name + ("" if name in PIPELINE_STAGES else " (setup)") + (" [profiled]" if s.get("profiled") else "")
         t.add_row(label, fmt_n(s["n"]), f"{s['wall_s']:.2f}", fmt_n(s["logs_per_s"]), f"{s['peak_rss_mb']:.0f}",
                   f"{s['base_rss_mb']:.0f}", f"{s['cpu_s']:.1f}", f"{s['import_s']:.1f}",
+                  _pct(s.get("machine_busy_pct")), _f(s.get("load1")),
                   "; ".join(x["target_text"] for x in tt),
                   " ".join(_status(x["status"]) for x in tt))
     r = report.get("replaced")
     if r:
         t.add_row("replaced method", fmt_n(r["measured_rows"]), f"{r['predict_insert_s']:.2f}",
                   fmt_n(r["logs_per_s"]), f"{r['peak_rss_mb']:.0f}", f"{r['base_rss_mb']:.0f}",
-                  f"{r['cpu_s']:.1f}", f"{r['import_s']:.1f}",
+                  f"{r['cpu_s']:.1f}", f"{r['import_s']:.1f}", _pct(r.get("machine_busy_pct")), _f(r.get("load1")),
                   "TF-IDF+RF, 1 row/predict, 1 INSERT/row" + (" (extrapolated)" if r["extrapolated"] else ""), "")
     console.print(t)
 
@@ -262,11 +290,13 @@ def print_report(report: dict) -> None:
     pc = report.get("partitions_compare")
     if pc:
         tp = Table(title="Scoring: 1 process vs 2 partitions in 2 parallel processes (same data, predictions truncated between)")
-        for col in ("setup", "wall s", "logs/s", "per worker (logs, wall s, peak RSS MB, CPU s)"):
+        for col in ("setup", "wall s", "logs/s", "machine busy %", "load1",
+                    "per worker (logs, wall s, peak RSS MB, CPU s)"):
             tp.add_column(col)
         for key in ("p1", "p2"):
             x = pc[key]
             tp.add_row(f"{x['workers']} process(es)", f"{x['wall_s']:.2f}", fmt_n(x["logs_per_s"]),
+                       _pct(x.get("machine_busy_pct")), _f(x.get("load1")),
                        "; ".join(f"{w['n']:,}, {w['wall_s']:.2f}, {w['peak_rss_mb']:.0f}, {w['cpu_s']:.1f}"
                                  for w in x["per_worker"]))
         console.print(tp)
@@ -277,6 +307,14 @@ def print_report(report: dict) -> None:
             console.print(s["profile"], markup=False, highlight=False)
     if report.get("notes"):
         console.print("Notes: " + " ".join(report["notes"]))
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v:.0f}"
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.1f}"
 
 
 def _status(s: str) -> str:
@@ -335,12 +373,16 @@ def main(argv: list[str] | None = None) -> int:
         def stage(name, **extra):
             params = {**base, **extra}
             log(f"{name} ...")
+            c0 = cpu_sample()
             out = run_stage(name, url, params, profile=name in profiled)
+            busy = machine_busy(c0, cpu_sample())
             n = out["result"]["n"]
             rec = {"n": n, "wall_s": round(out["wall_s"], 3), "logs_per_s": n / out["wall_s"] if out["wall_s"] else None,
                    "peak_rss_mb": round(out["peak_rss_mb"], 1), "base_rss_mb": round(out["base_rss_mb"], 1),
                    "cpu_s": round(out["cpu_user_s"] + out["cpu_sys_s"], 2), "import_s": round(out["import_s"], 2),
-                   "ru_maxrss_mb_inherited": round(out["ru_maxrss_mb_inherited"], 1), "result": out["result"]}
+                   "ru_maxrss_mb_inherited": round(out["ru_maxrss_mb_inherited"], 1),
+                   "machine_busy_pct": None if busy is None else round(busy * 100), "load1": loadavg(),
+                   "result": out["result"]}
             if out.get("profile"):
                 rec["profiled"] = True
                 rec["profile"] = out["profile"]
@@ -363,11 +405,14 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.no_replaced:
             log("replaced method ...")
+            c0 = cpu_sample()
             out = run_stage("replaced", url, {"rows": args.replaced_rows, "budget": args.replaced_budget})
+            busy = machine_busy(c0, cpu_sample())
             r = out["result"]
             report["replaced"] = {**r, "peak_rss_mb": round(out["peak_rss_mb"], 1),
                                   "base_rss_mb": round(out["base_rss_mb"], 1), "import_s": round(out["import_s"], 2),
-                                  "cpu_s": round(out["cpu_user_s"] + out["cpu_sys_s"], 2)}
+                                  "cpu_s": round(out["cpu_user_s"] + out["cpu_sys_s"], 2),
+                                  "machine_busy_pct": None if busy is None else round(busy * 100), "load1": loadavg()}
             log(f"replaced: {r['logs_per_s']:,.0f} logs/s on {r['measured_rows']} rows")
 
         if args.partitions_compare:
@@ -375,7 +420,10 @@ def main(argv: list[str] | None = None) -> int:
             for key, workers in (("p1", 1), ("p2", 2)):
                 sql_exec(url, "TRUNCATE logintel.ml_predictions")
                 log(f"partitions compare: {workers} worker(s) ...")
+                c0 = cpu_sample()
                 pc[key] = score_parallel(url, workers, f"bench-compare-{workers}")
+                busy = machine_busy(c0, cpu_sample())
+                pc[key].update(machine_busy_pct=None if busy is None else round(busy * 100), load1=loadavg())
                 log(f"  {pc[key]['wall_s']:.2f} s, {fmt_n(pc[key]['logs_per_s'])} logs/s")
             pc["speedup"] = pc["p1"]["wall_s"] / pc["p2"]["wall_s"]
             report["partitions_compare"] = pc
@@ -391,7 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         "Each stage ran in a fresh spawned process; 'peak RSS' is that process's VmHWM (includes its imports,"
         " 'base RSS' is after imports); PostgreSQL server memory is not included.",
         "'wall s' excludes the imports ('imports s'); 'CPU s (proc)' is the Python process's CPU: the rest of"
-        " the wall time is spent waiting on PostgreSQL.",
+        " the wall time is spent waiting on PostgreSQL (or for a core).",
+        "'machine busy %' is the share of all cores busy during the stage (this stage + PostgreSQL + anything"
+        " else running on the machine); 'load1' is the 1-minute load average at its end: with other jobs on"
+        " the machine, figures are pessimistic.",
         f"Total benchmark time {report['total_s']} s.",
     ]
     print_report(report)

@@ -1,0 +1,65 @@
+"""Credentials never leak into logs, GX files, Data Docs, reports or the database."""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from logintel import db, findings, scoring, training
+from logintel.ingest import ingest_paths
+from logintel.quality.run import pending_batches, validate_batches
+from logintel.report import write_report
+from logintel.simulate import generate, write_logs
+
+PASSWORD = "Zq8-not-a-real-pw-4711"
+
+
+def _with_password(url: str) -> str:
+    # The test server trusts local connections, so a password in the URL is accepted and ignored.
+    scheme, rest = url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{PASSWORD}@{host}"
+
+
+def test_password_never_appears_in_outputs(fresh_db, tmp_path, monkeypatch, caplog):
+    url = _with_password(fresh_db)
+    monkeypatch.setenv("LOGINTEL_DATABASE_URL", url)
+    path = tmp_path / "app.jsonl"
+    write_logs(generate(3000, days=1, seed=5), path)
+    caplog.set_level(logging.DEBUG)
+    ingest_paths([path], url=url)
+    validate_batches(url, pending_batches(url), "sec")
+    training.train(url)
+    scoring.score_all(url, run_key="sec")
+    findings.record_findings(url, "sec")
+    report = write_report(url)
+
+    leaks = [str(p) for p in tmp_path.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
+    assert leaks == [], f"password written to {leaks}"
+    assert PASSWORD not in report.read_text()
+    assert PASSWORD not in caplog.text
+    with psycopg.connect(fresh_db) as conn:
+        for table in ("dq_runs", "model_versions", "ingest_batches", "scoring_runs"):
+            dump = conn.execute(f"SELECT coalesce(string_agg(t::text, ''), '') FROM logintel.{table} t").fetchone()[0]
+            assert PASSWORD not in dump, table
+
+
+def test_cli_masks_the_password(fresh_db, monkeypatch):
+    env = {"LOGINTEL_DATABASE_URL": _with_password(fresh_db), "PATH": str(Path(sys.executable).parent)}
+    out = subprocess.run([sys.executable, "-m", "logintel.cli", "db", "url"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert PASSWORD not in out and ":***@" in out
+
+
+def test_connection_errors_do_not_show_the_password():
+    bad = f"postgresql://nobody:{PASSWORD}@127.0.0.1:1/none"
+    try:
+        db.connect(bad).close()
+    except psycopg.OperationalError as exc:
+        assert PASSWORD not in str(exc)
+        assert "127.0.0.1" in str(exc)
+    else:
+        raise AssertionError("connecting to port 1 should fail")
