@@ -25,6 +25,7 @@ import queue
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,11 +48,37 @@ class Handle:
     ready: dict | None = None
 
 
-def _get(h: Handle, expect: str) -> dict:
+class StageTimeout(Exception):
+    def __init__(self, stage: str, seconds: float, peak_rss_mb: float | None):
+        super().__init__(f"stage {stage} still running after {seconds:.0f} s")
+        self.stage, self.seconds, self.peak_rss_mb = stage, seconds, peak_rss_mb
+
+
+def _child_hwm_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _get(h: Handle, expect: str, timeout: float | None = None) -> dict:
+    deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         try:
             kind, data = h.outq.get(timeout=1.0)
         except queue.Empty:
+            if deadline is not None and time.monotonic() > deadline:
+                hwm = _child_hwm_mb(h.proc.pid)
+                h.proc.terminate()
+                h.proc.join(10)
+                if h.proc.is_alive():
+                    h.proc.kill()
+                    h.proc.join(10)
+                raise StageTimeout(h.stage, timeout, hwm) from None
             if not h.proc.is_alive():
                 raise RuntimeError(f"stage {h.stage}: worker died (exit code {h.proc.exitcode}; "
                                    f"-9 usually means the OOM killer)") from None
@@ -77,17 +104,30 @@ def wait_ready(handles: list[Handle]) -> None:
         h.ready = _get(h, "ready")
 
 
-def finish(h: Handle) -> dict:
-    out = _get(h, "done")
+def finish(h: Handle, timeout: float | None = None) -> dict:
+    out = _get(h, "done", timeout)
     h.proc.join(timeout=60)
     return out
 
 
-def run_stage(stage: str, url: str, params: dict, profile: bool = False) -> dict:
+def cancel_queries(url: str) -> None:
+    """Cancel what our (killed) stage left running in the throwaway database."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+def run_stage(stage: str, url: str, params: dict, profile: bool = False, timeout: float | None = None) -> dict:
     h = spawn(stage, url, params, profile)
     wait_ready([h])
     h.inq.put("go")
-    return finish(h)
+    try:
+        return finish(h, timeout)
+    except StageTimeout:
+        cancel_queries(url)
+        raise
 
 
 def score_parallel(url: str, workers: int, run_key: str) -> dict:
@@ -115,6 +155,24 @@ def score_parallel(url: str, workers: int, run_key: str) -> dict:
 
 # ----------------------------------------------------------------------------- helpers
 
+@contextmanager
+def kept_dirs():
+    """Like logintel.evaluate.scratch_dirs, but the folder is kept (for --keep: the kept database's
+    model_versions rows point at artifacts in it)."""
+    tmp = Path(tempfile.mkdtemp(prefix="logintel-bench-kept-"))
+    saved = {k: os.environ.get(k) for k in ("LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT")}
+    os.environ["LOGINTEL_MODELS_DIR"] = str(tmp / "models")
+    os.environ["LOGINTEL_GX_ROOT"] = str(tmp)
+    try:
+        yield tmp
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def sql_scalar(url: str, query: str, params=None):
     import psycopg
 
@@ -135,7 +193,7 @@ def server_info(url: str) -> dict:
     with psycopg.connect(url, autocommit=True) as conn:
         out = {"server_version": conn.execute("SHOW server_version").fetchone()[0]}
         for k in ("shared_buffers", "work_mem", "maintenance_work_mem", "max_wal_size", "synchronous_commit",
-                  "fsync", "max_parallel_workers_per_gather"):
+                  "fsync", "max_parallel_workers_per_gather", "autovacuum"):
             out[k] = conn.execute(f"SHOW {k}").fetchone()[0]
     return out
 
@@ -240,7 +298,10 @@ def print_report(report: dict) -> None:
     console = Console(width=170)
     n = report["logs"]
     t = Table(title=f"Logintel pipeline benchmark: {n:,} logs, partitions={report['partitions']}, "
-                    f"{report['machine']['cpus']} cores, PostgreSQL {report['server']['server_version']}")
+                    f"{report['machine']['cpus']} cores, PostgreSQL {report['server']['server_version'].split()[0]} "
+                    f"(autovacuum={report['server']['autovacuum']}), ANALYZE between stages: "
+                    f"{'yes' if report['analyze'] else 'no'}"
+                    + "".join(f", {k}={v}" for k, v in report["thread_env"].items()))
     for col, just in (("stage", "left"), ("logs", "right"), ("wall s", "right"), ("logs/s", "right"),
                       ("peak RSS MB", "right"), ("base RSS MB", "right"), ("CPU s (proc)", "right"),
                       ("imports s", "right"), ("machine busy %", "right"), ("load1", "right"),
@@ -254,7 +315,8 @@ def print_report(report: dict) -> None:
         if not s:
             continue
         tt = [targets[k] for k in tmap.get(name, []) if k in targets]
-        label = name + ("" if name in PIPELINE_STAGES else " (setup)") + (" [profiled]" if s.get("profiled") else "")
+        label = (name + ("" if name in PIPELINE_STAGES else " (setup)") + (" [profiled]" if s.get("profiled") else "")
+                 + (" [TIMEOUT]" if s.get("timeout") else ""))
         t.add_row(label, fmt_n(s["n"]), f"{s['wall_s']:.2f}", fmt_n(s["logs_per_s"]), f"{s['peak_rss_mb']:.0f}",
                   f"{s['base_rss_mb']:.0f}", f"{s['cpu_s']:.1f}", f"{s['import_s']:.1f}",
                   _pct(s.get("machine_busy_pct")), _f(s.get("load1")),
@@ -342,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-replaced", action="store_true")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target FAILs")
+    ap.add_argument("--analyze", action="store_true",
+                    help="run ANALYZE (not timed in the stages) after ingest, inject and score, as autovacuum "
+                         "would eventually; the library does not, and this server runs with autovacuum=off")
+    ap.add_argument("--stage-timeout", type=float, default=900.0,
+                    help="seconds before a stage is killed and reported as TIMEOUT (default 900)")
     args = ap.parse_args(argv)
     profiled = {s.strip() for s in args.profile.split(",") if s.strip()}
     unknown = profiled - set(STAGE_ORDER)
@@ -361,11 +428,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
     report: dict = {"logs": args.logs, "partitions": args.partitions, "machine": machine_info(),
+                    "analyze": args.analyze,
+                    "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                                  "MKL_NUM_THREADS") if os.environ.get(k)},
                     "stages": {}, "notes": []}
     t_start = time.perf_counter()
     logdir = Path(tempfile.mkdtemp(prefix="logintel-bench-"))
     logfile = logdir / f"logs-{args.logs}.jsonl"
-    with scratch_dirs(), throwaway_database(args.keep) as url:
+    with (kept_dirs() if args.keep else scratch_dirs()) as scratch, throwaway_database(args.keep) as url:
+        report["scratch_dir"] = str(scratch)
         report["server"] = server_info(url)
         report["database"] = url.rsplit("/", 1)[-1]
         base = {"logs": args.logs, "path": str(logfile), "seed": args.seed, "profile_top": args.profile_top}
@@ -374,7 +445,21 @@ def main(argv: list[str] | None = None) -> int:
             params = {**base, **extra}
             log(f"{name} ...")
             c0 = cpu_sample()
-            out = run_stage(name, url, params, profile=name in profiled)
+            try:
+                out = run_stage(name, url, params, profile=name in profiled, timeout=args.stage_timeout)
+            except StageTimeout as exc:
+                if name in ("generate", "ingest", "train"):
+                    raise
+                busy = machine_busy(c0, cpu_sample())
+                rec = {"n": params["logs"], "wall_s": exc.seconds, "logs_per_s": params["logs"] / exc.seconds,
+                       "peak_rss_mb": exc.peak_rss_mb or 0.0, "base_rss_mb": 0.0, "cpu_s": 0.0, "import_s": 0.0,
+                       "timeout": True, "machine_busy_pct": None if busy is None else round(busy * 100),
+                       "load1": loadavg(), "result": {}}
+                report["stages"][name] = rec
+                report["notes"].append(f"STAGE {name.upper()} TIMED OUT after {exc.seconds:.0f} s (killed, its "
+                                       f"queries terminated): its wall time is a lower bound, logs/s an upper bound.")
+                log(f"{name}: TIMEOUT after {exc.seconds:.0f} s")
+                return {}
             busy = machine_busy(c0, cpu_sample())
             n = out["result"]["n"]
             rec = {"n": n, "wall_s": round(out["wall_s"], 3), "logs_per_s": n / out["wall_s"] if out["wall_s"] else None,
@@ -397,10 +482,20 @@ def main(argv: list[str] | None = None) -> int:
         base["logs"] = loaded  # the later stages work on what was loaded
         report["loaded"] = loaded
         report["db_size_mb_after_ingest"] = round(sql_scalar(url, "SELECT pg_database_size(current_database())") / 2**20, 1)
+        def analyze(after):
+            if args.analyze:
+                t0 = time.perf_counter()
+                sql_exec(url, "ANALYZE")
+                report.setdefault("analyze_s", {})[after] = round(time.perf_counter() - t0, 2)
+                log(f"ANALYZE after {after}: {report['analyze_s'][after]} s")
+
+        analyze("ingest")
         stage("quality", run_key="bench-quality")
         stage("inject", rate=0.03)
+        analyze("inject")
         stage("train")
         stage("score", run_key="bench-score", partitions=args.partitions)
+        analyze("score")
         stage("findings", run_key="bench-score")
 
         if not args.no_replaced:
@@ -428,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
             pc["speedup"] = pc["p1"]["wall_s"] / pc["p2"]["wall_s"]
             report["partitions_compare"] = pc
         if args.keep:
-            report["notes"].append(f"Kept database {report['database']} and log file {logfile}.")
+            report["notes"].append(f"Kept database {report['database']}, log file {logfile} and models/GX "
+                                   f"folder {scratch} (LOGINTEL_MODELS_DIR={scratch}/models, LOGINTEL_GX_ROOT={scratch}).")
 
     if not args.keep:
         logfile.unlink(missing_ok=True)

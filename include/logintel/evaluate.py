@@ -1,6 +1,7 @@
 """`logintel evaluate`: the real code path on a throwaway database, scored against injected truth."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -28,9 +29,7 @@ def throwaway_database(keep: bool = False):
         yield url
     finally:
         if not keep:
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    psycopg.sql.Identifier(name)))
+            drop_database(url)
 
 
 @contextmanager
@@ -51,28 +50,54 @@ def scratch_dirs():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_on(url: str, files: list[Path], *, rate: float, scheme: str, seed: int,
-           service: str | None = None, partitions: int = 1) -> dict:
-    """Ingest, inject, train, score and record findings on `url`; return scores and timings."""
+def clone_database(template_url: str) -> str:
+    """A copy of a prepared database (CREATE DATABASE ... TEMPLATE): one ingest, many experiments."""
+    server = db.with_database(template_url, "postgres")
+    name = f"logintel_eval_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            psycopg.sql.Identifier(name), psycopg.sql.Identifier(db.database_name(template_url))))
+    return db.with_database(template_url, name)
+
+
+def drop_database(url: str) -> None:
+    with psycopg.connect(db.with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            psycopg.sql.Identifier(db.database_name(url))))
+
+
+def _timed(timings: dict, name: str, fn, *a, **k):
+    t0 = time.perf_counter()
+    value = fn(*a, **k)
+    timings[name] = round(time.perf_counter() - t0, 3)
+    return value
+
+
+def detect_after_ingest(url: str, *, rate: float, scheme: str, seed: int, partitions: int = 1,
+                        timings: dict | None = None) -> dict:
+    """Inject, train, score and record findings on logs already ingested into `url`."""
     from . import findings, inject, scoring, training
-    from .ingest import ingest_paths
 
-    timings: dict[str, float] = {}
-
-    def timed(name, fn, *a, **k):
-        t0 = time.perf_counter()
-        value = fn(*a, **k)
-        timings[name] = round(time.perf_counter() - t0, 3)
-        return value
-
-    batch = timed("ingest", ingest_paths, files, default_service=service, url=url)
+    timings = {} if timings is None else timings
+    timed = functools.partial(_timed, timings)
     injected = timed("inject", inject.inject, url, rate=rate, scheme=scheme, seed=seed)
     trained = timed("train", training.train, url, seed=seed)
     scored = timed("score", scoring.score_all, url, run_key=f"eval-{seed}", partitions=partitions)
     found = timed("findings", findings.record_findings, url, f"eval-{seed}")
-    return {"ingest": batch.as_dict(), "injected": injected.as_dict(), "model": trained.version,
-            "metrics": trained.metrics, "scored": scored["scored"], "findings": found.by_kind,
-            "scores": inject.detection_scores(url), "timings": timings}
+    return {"injected": injected.as_dict(), "model": trained.version, "metrics": trained.metrics,
+            "scored": scored["scored"], "findings": found.by_kind, "scores": inject.detection_scores(url),
+            "timings": timings}
+
+
+def run_on(url: str, files: list[Path], *, rate: float, scheme: str, seed: int,
+           service: str | None = None, partitions: int = 1) -> dict:
+    """Ingest, inject, train, score and record findings on `url`; return scores and timings."""
+    from .ingest import ingest_paths
+
+    timings: dict[str, float] = {}
+    batch = _timed(timings, "ingest", ingest_paths, files, default_service=service, url=url)
+    result = detect_after_ingest(url, rate=rate, scheme=scheme, seed=seed, partitions=partitions, timings=timings)
+    return {"ingest": batch.as_dict(), **result}
 
 
 def evaluate_file(path: Path, *, rate: float = 0.03, scheme: str = "reference", seed: int = 1,

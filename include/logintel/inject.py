@@ -1,7 +1,9 @@
 """The issue simulator: inject classic production problems into stored logs, keeping the truth.
 
-Schemes: `reference` (ERROR->INFO, a quarter ERROR->WARN, WARN->DEBUG, FATAL->DEBUG),
-`adjacent` (one step down), `callsite` (every line of randomly chosen templates demoted).
+Schemes: `reference` (ERROR->INFO, a quarter ERROR->WARN, WARN->DEBUG, FATAL->DEBUG) and
+`adjacent` (one step down) corrupt `rate` x the WARN-or-worse lines, chosen at random;
+`callsite` demotes every line of randomly chosen templates until about `rate` x all lines.
+Anomaly flags: `anomaly_rate` (default: `rate`) x the flagged lines are cleared.
 The same run key never injects twice, so the task is idempotent.
 """
 from __future__ import annotations
@@ -43,12 +45,15 @@ def inject(url: str | None = None, *, rate: float = 0.03, scheme: str = "referen
                             "FROM logintel.injected_issues WHERE injection_run = %s", (run,)).fetchone()
         if done[0] or done[1]:
             return InjectResult(run, scheme, rate, done[0], done[1], already_done=True)
-        total, flagged = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE is_anomaly) FROM logintel.logs").fetchone()
+        total, severe, flagged = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE level IN ('WARN', 'ERROR', 'FATAL')), "
+            "count(*) FILTER (WHERE is_anomaly) FROM logintel.logs").fetchone()
         if scheme == "callsite":
             levels = _inject_callsite(conn, rate, seed, run)
         else:
-            levels = conn.execute(db.sql("inject_levels"), {"seed": seed, "n": round(rate * total),
+            # The rate is a share of the lines that can be demoted (WARN or worse), so a sample
+            # with few such lines still keeps most of them right.
+            levels = conn.execute(db.sql("inject_levels"), {"seed": seed, "n": round(rate * severe),
                                                             "scheme": scheme, "run": run}).rowcount
         flags = conn.execute(db.sql("inject_anomaly_flags"), {"seed": seed, "n": round(anomaly_rate * flagged),
                                                               "scheme": scheme, "run": run}).rowcount

@@ -1,4 +1,5 @@
--- Demote the level of a deterministic pseudo-random sample of WARN-or-worse lines and keep the truth.
+-- Demote the level of a deterministic pseudo-random sample of WARN-or-worse lines and keep the truth
+-- (%(n)s = rate x the number of WARN-or-worse lines).
 -- reference: ERROR->INFO (a quarter ERROR->WARN), WARN->DEBUG, FATAL->DEBUG
 -- adjacent:  one step down
 WITH pick AS (
