@@ -97,7 +97,10 @@ def _train(url, p):
     m = r.metrics or {}
     level = m.get("level", {}) if isinstance(m.get("level"), dict) else {}
     return {"n": p["logs"], "training_rows": m.get("training_rows"), "version": r.version, "status": r.status,
-            "macro_f1": level.get("macro_f1", m.get("macro_f1"))}
+            "macro_f1": level.get("macro_f1", m.get("macro_f1")), "n_templates": m.get("n_templates"),
+            "n_template_services": m.get("n_template_services"),
+            "fit_rows_anomaly": (m.get("anomaly") or {}).get("fit_rows"),
+            "model_timings_cumulative_s": m.get("timings"), "model_train_s": m.get("train_seconds")}
 
 
 def _score(url, p):

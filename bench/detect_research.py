@@ -170,10 +170,10 @@ def clear_flags(df: pd.DataFrame, rate: float, seed: int) -> tuple[pd.DataFrame,
 # ----------------------------------------------------------------------------- pipeline
 
 def run_pipeline(df: pd.DataFrame, seed: int = 0, verdict_kwargs: dict | None = None):
-    """Production path in memory; returns (findings per row DataFrame, verdicts, pred, metrics)."""
+    """Production path in memory; returns (findings per row, verdicts, pred, metrics, bundle)."""
     dfb = model.add_bucket_columns(df)
-    bundle, metrics = model.train(dfb, seed=seed)
-    pred = model.predict(bundle, dfb)
+    bundle, metrics = model.train(dfb.drop(columns=["_event"], errors="ignore"), seed=seed)
+    pred = model.predict(bundle, dfb.drop(columns=["_event"], errors="ignore"))
     stats = detect.template_stats(pred["template_key"], dfb["level"])
     # as findings.compute_verdicts does: the most common service of each template
     svc = (pd.DataFrame({"template_key": pred["template_key"], "service": dfb["service"]})
@@ -183,7 +183,24 @@ def run_pipeline(df: pd.DataFrame, seed: int = 0, verdict_kwargs: dict | None = 
     verdicts = detect.level_verdicts(stats, probs, **(verdict_kwargs or {}))
     rows = pd.DataFrame({"template_key": pred["template_key"].to_numpy(), "level": dfb["level"].to_numpy()})
     merged = rows.merge(verdicts, on=["template_key", "level"], how="left")
+    merged.index = df.index
     return merged, verdicts, pred, metrics, bundle
+
+
+def score_anomaly(df: pd.DataFrame, pred: pd.DataFrame, cleared: np.ndarray, bundle) -> dict:
+    joined = pd.DataFrame({"id": df["id"].to_numpy(), "is_anomaly": df["is_anomaly"].to_numpy(),
+                           "predicted_anomaly": pred["predicted_anomaly"].to_numpy(),
+                           "anomaly_score": pred["anomaly_score"].to_numpy()})
+    v = detect.anomaly_verdicts(joined, false_anomaly_below=bundle.params.get("false_anomaly_below", 0.02))
+    missed = np.zeros(len(df), dtype=bool)
+    missed[np.searchsorted(df["id"].to_numpy(), v.loc[v["kind"] == "missed_anomaly", "id"].to_numpy())] = True
+    tp = int((missed & cleared).sum())
+    n_f, n_c = int(missed.sum()), int(cleared.sum())
+    p = tp / n_f if n_f else (1.0 if n_c == 0 else 0.0)
+    r = tp / n_c if n_c else float("nan")
+    return {"findings": n_f, "injected": n_c, "tp": tp, "precision": p, "recall": r,
+            "f1": 2 * p * r / (p + r) if n_c and p + r else 0.0, "exact": float("nan"),
+            "false_anomaly": int((v["kind"] == "false_anomaly").sum())}
 
 
 def score(merged: pd.DataFrame, changed: np.ndarray, orig: np.ndarray) -> dict:
@@ -216,10 +233,18 @@ def evaluate(datasets: dict, schemes, rates, seeds, verdict_kwargs=None, verbose
             for rate in (rates if not scheme.startswith("callsite") else [0.03]):
                 for seed in seeds:
                     dfc, changed, orig = inject(df, scheme, rate, seed)
-                    merged, verdicts, pred, metrics, _ = run_pipeline(dfc, seed=seed, verdict_kwargs=verdict_kwargs)
+                    flagged = bool(dfc["is_anomaly"].fillna(False).any())
+                    if flagged:  # as logintel.inject: flags are cleared at the same rate
+                        dfc, cleared = clear_flags(dfc, rate, seed)
+                    merged, verdicts, pred, metrics, bundle = run_pipeline(dfc, seed=seed,
+                                                                           verdict_kwargs=verdict_kwargs)
                     s = score(merged, changed, orig)
                     s.update({"data": name, "scheme": scheme, "rate": rate, "seed": seed})
                     results.append(s)
+                    if flagged:
+                        a = score_anomaly(dfc, pred, cleared, bundle)
+                        a.update({"data": name, "scheme": f"anomaly({scheme})", "rate": rate, "seed": seed})
+                        results.append(a)
                     if verbose and (s["precision"] < 0.98 or s["recall"] < 0.95):
                         _explain(name, scheme, rate, seed, dfc, merged, changed, orig)
     return pd.DataFrame(results)

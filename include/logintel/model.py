@@ -114,6 +114,7 @@ class ModelBundle:
     pair_flag_n: np.ndarray | None = None               # lines with a known flag
     service_n: dict = field(default_factory=dict)       # service -> lines in training
     service_templates: dict = field(default_factory=dict)  # service -> templates in training
+    temperature: float = 1.0                            # calibration of the level probabilities
     # anomaly model
     anomaly_mode: str = "unsupervised"                  # 'supervised' | 'unsupervised'
     anomaly_clf: Any = None
@@ -246,6 +247,34 @@ def combine_with_prior(p_model: np.ndarray, keys, power: float | None = None) ->
     return p / p.sum(1, keepdims=True)
 
 
+def _apply_temperature(p: np.ndarray, temperature: float) -> np.ndarray:
+    if temperature == 1.0 or len(p) == 0:
+        return p
+    q = np.power(np.clip(p, 1e-12, 1.0), 1.0 / temperature)
+    return q / q.sum(1, keepdims=True)
+
+
+def _fit_temperature(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Temperature T minimising the weighted log loss of p**(1/T) on the out-of-group
+    predictions of the training templates (T > 1 flattens an overconfident model).
+    Needs >= 20 templates; clipped to [0.5, 4]."""
+    if len(y) < 20:
+        return 1.0
+    from scipy.optimize import minimize_scalar
+
+    logp = np.log(np.clip(p, 1e-12, 1.0))
+    idx = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        z = logp / np.exp(log_t)
+        z = z - z.max(1, keepdims=True)
+        lse = np.log(np.exp(z).sum(1))
+        return float((w * (lse - z[idx, y])).sum())
+
+    res = minimize_scalar(nll, bounds=(np.log(0.5), np.log(4.0)), method="bounded")
+    return float(np.exp(res.x))
+
+
 def _text_of(keys) -> list[str]:
     return [k.replace("<*>", " ") for k in keys]
 
@@ -318,7 +347,7 @@ def _level_probs_full(bundle: ModelBundle, keys, services) -> np.ndarray:
     else:
         X = _features(bundle, keys, services)
         p = _proba_full(bundle.level_clf, bundle.level_classes, X)
-    return combine_with_prior(_shrink(p, n_svc), keys)
+    return _apply_temperature(combine_with_prior(_shrink(p, n_svc), keys), bundle.temperature)
 
 
 # ----------------------------------------------------------------------------- training
@@ -533,6 +562,9 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
     timings["level_model_s"] = time.perf_counter() - t0
 
     oog = combine_with_prior(oog, pair_keys.tolist())
+    # temperature calibration of the out-of-group probabilities against the template labels
+    bundle.temperature = _fit_temperature(oog[has_level], label[has_level], weight[has_level])
+    oog = _apply_temperature(oog, bundle.temperature)
     bundle.pair_index = {(k, s): i for i, (k, s) in enumerate(zip(pair_keys.tolist(), pair_svcs.tolist()))}
     tpl_per_svc = pd.Series(has_level).groupby(pair_svcs).sum()
     bundle.service_templates = {str(k): int(v) for k, v in tpl_per_svc.items()}
@@ -574,6 +606,7 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
     bundle.params = {
         "level_model": f"tfidf(word 1-2, char_wb 3-5) + service one-hot, LogisticRegression(C={LR_C})",
         "oog_folds": OOG_FOLDS,
+        "temperature": round(bundle.temperature, 4),
         "label": "majority level per (template, service), weight 1+log(lines)",
         "anomaly_mode": bundle.anomaly_mode,
         "anomaly_threshold": bundle.anomaly_threshold,
