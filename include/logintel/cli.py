@@ -209,7 +209,8 @@ def summary(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         _print_json(data)
     else:
-        render(data, Console())
+        # Wide enough for the tables even when stdout is not a terminal (make demo, CI logs).
+        render(data, Console(width=max(110, Console().width)))
 
 
 @app.command()

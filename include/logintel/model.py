@@ -115,6 +115,7 @@ class ModelBundle:
     service_n: dict = field(default_factory=dict)       # service -> lines in training
     service_templates: dict = field(default_factory=dict)  # service -> templates in training
     temperature: float = 1.0                            # calibration of the level probabilities
+    false_anomaly_below: float = 0.0                    # anomaly_score cut for 'false_anomaly' findings
     # anomaly model
     anomaly_mode: str = "unsupervised"                  # 'supervised' | 'unsupervised'
     anomaly_clf: Any = None
@@ -610,7 +611,7 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
         "label": "majority level per (template, service), weight 1+log(lines)",
         "anomaly_mode": bundle.anomaly_mode,
         "anomaly_threshold": bundle.anomaly_threshold,
-        "false_anomaly_below": 0.02,
+        "false_anomaly_below": bundle.false_anomaly_below,
     }
     metrics = {
         "training_rows": int(len(df)),
@@ -683,6 +684,10 @@ def _train_anomaly(bundle: ModelBundle, X: np.ndarray, y: np.ndarray, seed: int)
     fn = float(w[(~pred) & (ys == 1)].sum())
     bundle.anomaly_clf = models
     bundle.anomaly_threshold = float(thr)
+    # a flagged line is called a false anomaly only below half the 0.5th percentile of the
+    # out-of-fold scores of flagged training lines (so ~0.25 % of right flags at most), <= 0.02
+    pos_scores = oof[ys == 1]
+    bundle.false_anomaly_below = float(min(0.02, 0.5 * np.quantile(pos_scores, 0.005))) if len(pos_scores) else 0.0
     return {
         "mode": "supervised", "threshold": round(float(thr), 4),
         "precision": round(tp / max(tp + fp, 1e-9), 4), "recall": round(tp / max(tp + fn, 1e-9), 4),
