@@ -22,6 +22,7 @@ import multiprocessing as mp
 import os
 import platform
 import queue
+import shutil
 import sys
 import tempfile
 import time
@@ -213,6 +214,22 @@ def machine_info() -> dict:
                                                   "great_expectations", "apache-airflow")}}
 
 
+def code_version() -> dict:
+    """The commit, and whether the library has uncommitted changes (others edit it while we measure)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*a):
+        try:
+            return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "library_changes": git("status", "--short", "--", "include/logintel").splitlines()}
+
+
 def cpu_sample() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     try:
@@ -344,6 +361,7 @@ def print_report(report: dict) -> None:
             f"Replaced method: subset {r['subset']:,} logs (random, by md5(id)); read {r['read_s']:.2f} s, "
             f"TF-IDF+RF fit {r['train_s']:.2f} s (not counted); predict+INSERT one at a time on "
             f"{r['measured_rows']:,} rows: {r['predict_insert_s']:.2f} s = {r['per_log_ms']:.3f} ms/log "
+            f"({r['predict_ms_per_log']:.3f} ms predict + {r['insert_ms_per_log']:.3f} ms INSERT) "
             f"= {r['logs_per_s']:,.0f} logs/s"
             + (f" [EXTRAPOLATED: measured on {r['measured_rows']:,} rows, the full {r['subset']:,} would take "
                f"~{r['est_subset_s']:.0f} s]" if r["extrapolated"] else "")
@@ -428,107 +446,108 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
     report: dict = {"logs": args.logs, "partitions": args.partitions, "machine": machine_info(),
-                    "analyze": args.analyze,
+                    "analyze": args.analyze, "code": code_version(),
                     "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                                   "MKL_NUM_THREADS") if os.environ.get(k)},
                     "stages": {}, "notes": []}
     t_start = time.perf_counter()
     logdir = Path(tempfile.mkdtemp(prefix="logintel-bench-"))
     logfile = logdir / f"logs-{args.logs}.jsonl"
-    with (kept_dirs() if args.keep else scratch_dirs()) as scratch, throwaway_database(args.keep) as url:
-        report["scratch_dir"] = str(scratch)
-        report["server"] = server_info(url)
-        report["database"] = url.rsplit("/", 1)[-1]
-        base = {"logs": args.logs, "path": str(logfile), "seed": args.seed, "profile_top": args.profile_top}
+    try:
+        with (kept_dirs() if args.keep else scratch_dirs()) as scratch, throwaway_database(args.keep) as url:
+            report["scratch_dir"] = str(scratch)
+            report["server"] = server_info(url)
+            report["database"] = url.rsplit("/", 1)[-1]
+            base = {"logs": args.logs, "path": str(logfile), "seed": args.seed, "profile_top": args.profile_top}
 
-        def stage(name, **extra):
-            params = {**base, **extra}
-            log(f"{name} ...")
-            c0 = cpu_sample()
-            try:
-                out = run_stage(name, url, params, profile=name in profiled, timeout=args.stage_timeout)
-            except StageTimeout as exc:
-                if name in ("generate", "ingest", "train"):
-                    raise
-                busy = machine_busy(c0, cpu_sample())
-                rec = {"n": params["logs"], "wall_s": exc.seconds, "logs_per_s": params["logs"] / exc.seconds,
-                       "peak_rss_mb": exc.peak_rss_mb or 0.0, "base_rss_mb": 0.0, "cpu_s": 0.0, "import_s": 0.0,
-                       "timeout": True, "machine_busy_pct": None if busy is None else round(busy * 100),
-                       "load1": loadavg(), "result": {}}
-                report["stages"][name] = rec
-                report["notes"].append(f"STAGE {name.upper()} TIMED OUT after {exc.seconds:.0f} s (killed, its "
-                                       f"queries terminated): its wall time is a lower bound, logs/s an upper bound.")
-                log(f"{name}: TIMEOUT after {exc.seconds:.0f} s")
-                return {}
-            busy = machine_busy(c0, cpu_sample())
-            n = out["result"]["n"]
-            rec = {"n": n, "wall_s": round(out["wall_s"], 3), "logs_per_s": n / out["wall_s"] if out["wall_s"] else None,
-                   "peak_rss_mb": round(out["peak_rss_mb"], 1), "base_rss_mb": round(out["base_rss_mb"], 1),
-                   "cpu_s": round(out["cpu_user_s"] + out["cpu_sys_s"], 2), "import_s": round(out["import_s"], 2),
-                   "ru_maxrss_mb_inherited": round(out["ru_maxrss_mb_inherited"], 1),
-                   "machine_busy_pct": None if busy is None else round(busy * 100), "load1": loadavg(),
-                   "result": out["result"]}
-            if out.get("profile"):
-                rec["profiled"] = True
-                rec["profile"] = out["profile"]
-            report["stages"][name] = rec
-            log(f"{name}: {rec['wall_s']:.2f} s, {fmt_n(rec['logs_per_s'])} logs/s, peak RSS {rec['peak_rss_mb']:.0f} MB")
-            return out["result"]
-
-        stage("generate")
-        report["log_file_mb"] = round(logfile.stat().st_size / 2**20, 1)
-        ing = stage("ingest")
-        loaded = int(ing["loaded"])
-        base["logs"] = loaded  # the later stages work on what was loaded
-        report["loaded"] = loaded
-        report["db_size_mb_after_ingest"] = round(sql_scalar(url, "SELECT pg_database_size(current_database())") / 2**20, 1)
-        def analyze(after):
-            if args.analyze:
-                t0 = time.perf_counter()
-                sql_exec(url, "ANALYZE")
-                report.setdefault("analyze_s", {})[after] = round(time.perf_counter() - t0, 2)
-                log(f"ANALYZE after {after}: {report['analyze_s'][after]} s")
-
-        analyze("ingest")
-        stage("quality", run_key="bench-quality")
-        stage("inject", rate=0.03)
-        analyze("inject")
-        stage("train")
-        stage("score", run_key="bench-score", partitions=args.partitions)
-        analyze("score")
-        stage("findings", run_key="bench-score")
-
-        if not args.no_replaced:
-            log("replaced method ...")
-            c0 = cpu_sample()
-            out = run_stage("replaced", url, {"rows": args.replaced_rows, "budget": args.replaced_budget})
-            busy = machine_busy(c0, cpu_sample())
-            r = out["result"]
-            report["replaced"] = {**r, "peak_rss_mb": round(out["peak_rss_mb"], 1),
-                                  "base_rss_mb": round(out["base_rss_mb"], 1), "import_s": round(out["import_s"], 2),
-                                  "cpu_s": round(out["cpu_user_s"] + out["cpu_sys_s"], 2),
-                                  "machine_busy_pct": None if busy is None else round(busy * 100), "load1": loadavg()}
-            log(f"replaced: {r['logs_per_s']:,.0f} logs/s on {r['measured_rows']} rows")
-
-        if args.partitions_compare:
-            pc = {}
-            for key, workers in (("p1", 1), ("p2", 2)):
-                sql_exec(url, "TRUNCATE logintel.ml_predictions")
-                log(f"partitions compare: {workers} worker(s) ...")
+            def stage(name, **extra):
+                params = {**base, **extra}
+                log(f"{name} ...")
                 c0 = cpu_sample()
-                pc[key] = score_parallel(url, workers, f"bench-compare-{workers}")
+                try:
+                    out = run_stage(name, url, params, profile=name in profiled, timeout=args.stage_timeout)
+                except StageTimeout as exc:
+                    if name in ("generate", "ingest", "train"):
+                        raise
+                    busy = machine_busy(c0, cpu_sample())
+                    rec = {"n": params["logs"], "wall_s": exc.seconds, "logs_per_s": params["logs"] / exc.seconds,
+                           "peak_rss_mb": exc.peak_rss_mb or 0.0, "base_rss_mb": 0.0, "cpu_s": 0.0, "import_s": 0.0,
+                           "timeout": True, "machine_busy_pct": None if busy is None else round(busy * 100),
+                           "load1": loadavg(), "result": {}}
+                    report["stages"][name] = rec
+                    report["notes"].append(f"STAGE {name.upper()} TIMED OUT after {exc.seconds:.0f} s (killed, its "
+                                           f"queries terminated): its wall time is a lower bound, logs/s an upper bound.")
+                    log(f"{name}: TIMEOUT after {exc.seconds:.0f} s")
+                    return {}
                 busy = machine_busy(c0, cpu_sample())
-                pc[key].update(machine_busy_pct=None if busy is None else round(busy * 100), load1=loadavg())
-                log(f"  {pc[key]['wall_s']:.2f} s, {fmt_n(pc[key]['logs_per_s'])} logs/s")
-            pc["speedup"] = pc["p1"]["wall_s"] / pc["p2"]["wall_s"]
-            report["partitions_compare"] = pc
-        if args.keep:
-            report["notes"].append(f"Kept database {report['database']}, log file {logfile} and models/GX "
-                                   f"folder {scratch} (LOGINTEL_MODELS_DIR={scratch}/models, LOGINTEL_GX_ROOT={scratch}).")
+                n = out["result"]["n"]
+                rec = {"n": n, "wall_s": round(out["wall_s"], 3), "logs_per_s": n / out["wall_s"] if out["wall_s"] else None,
+                       "peak_rss_mb": round(out["peak_rss_mb"], 1), "base_rss_mb": round(out["base_rss_mb"], 1),
+                       "cpu_s": round(out["cpu_user_s"] + out["cpu_sys_s"], 2), "import_s": round(out["import_s"], 2),
+                       "ru_maxrss_mb_inherited": round(out["ru_maxrss_mb_inherited"], 1),
+                       "machine_busy_pct": None if busy is None else round(busy * 100), "load1": loadavg(),
+                       "result": out["result"]}
+                if out.get("profile"):
+                    rec["profiled"] = True
+                    rec["profile"] = out["profile"]
+                report["stages"][name] = rec
+                log(f"{name}: {rec['wall_s']:.2f} s, {fmt_n(rec['logs_per_s'])} logs/s, peak RSS {rec['peak_rss_mb']:.0f} MB")
+                return out["result"]
 
-    if not args.keep:
-        logfile.unlink(missing_ok=True)
-        logdir.rmdir()
+            stage("generate")
+            report["log_file_mb"] = round(logfile.stat().st_size / 2**20, 1)
+            ing = stage("ingest")
+            loaded = int(ing["loaded"])
+            base["logs"] = loaded  # the later stages work on what was loaded
+            report["loaded"] = loaded
+            report["db_size_mb_after_ingest"] = round(sql_scalar(url, "SELECT pg_database_size(current_database())") / 2**20, 1)
+
+            def analyze(after):
+                if args.analyze:
+                    t0 = time.perf_counter()
+                    sql_exec(url, "ANALYZE")
+                    report.setdefault("analyze_s", {})[after] = round(time.perf_counter() - t0, 2)
+                    log(f"ANALYZE after {after}: {report['analyze_s'][after]} s")
+
+            analyze("ingest")
+            stage("quality", run_key="bench-quality")
+            stage("inject", rate=0.03)
+            analyze("inject")
+            stage("train")
+            stage("score", run_key="bench-score", partitions=args.partitions)
+            analyze("score")
+            stage("findings", run_key="bench-score")
+
+            if not args.no_replaced:
+                log("replaced method ...")
+                c0 = cpu_sample()
+                out = run_stage("replaced", url, {"rows": args.replaced_rows, "budget": args.replaced_budget})
+                busy = machine_busy(c0, cpu_sample())
+                r = out["result"]
+                report["replaced"] = {**r, "peak_rss_mb": round(out["peak_rss_mb"], 1),
+                                      "base_rss_mb": round(out["base_rss_mb"], 1), "import_s": round(out["import_s"], 2),
+                                      "cpu_s": round(out["cpu_user_s"] + out["cpu_sys_s"], 2),
+                                      "machine_busy_pct": None if busy is None else round(busy * 100), "load1": loadavg()}
+                log(f"replaced: {r['logs_per_s']:,.0f} logs/s on {r['measured_rows']} rows")
+
+            if args.partitions_compare:
+                pc = {}
+                for key, workers in (("p1", 1), ("p2", 2)):
+                    sql_exec(url, "TRUNCATE logintel.ml_predictions")
+                    log(f"partitions compare: {workers} worker(s) ...")
+                    c0 = cpu_sample()
+                    pc[key] = score_parallel(url, workers, f"bench-compare-{workers}")
+                    busy = machine_busy(c0, cpu_sample())
+                    pc[key].update(machine_busy_pct=None if busy is None else round(busy * 100), load1=loadavg())
+                    log(f"  {pc[key]['wall_s']:.2f} s, {fmt_n(pc[key]['logs_per_s'])} logs/s")
+                pc["speedup"] = pc["p1"]["wall_s"] / pc["p2"]["wall_s"]
+                report["partitions_compare"] = pc
+            if args.keep:
+                report["notes"].append(f"Kept database {report['database']}, log file {logfile} and models/GX "
+                                       f"folder {scratch} (LOGINTEL_MODELS_DIR={scratch}/models, LOGINTEL_GX_ROOT={scratch}).")
+    finally:
+        if not args.keep:
+            shutil.rmtree(logdir, ignore_errors=True)
     report["total_s"] = round(time.perf_counter() - t_start, 1)
     report["targets"] = evaluate_targets(args.logs, report["stages"], report.get("replaced"), baseline)
     report["notes"] += [
