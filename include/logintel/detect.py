@@ -75,7 +75,8 @@ CORRUPTION_A = 0.3        # Beta(a, b) prior on the share of a template's lines 
 CORRUPTION_B = 6.0        #   (mean ~5 %, heavy tail: a third of lines wrong is unusual but possible)
 DEMOTION_SHARE = 0.85     # a wrong level is usually too LOW (the failure this product hunts)
 CALLSITE_PRIOR = 0.02     # prior share of templates whose every line has the wrong level
-WORDING_POWER = 1.0       # weight of the out-of-group wording probabilities
+WORDING_POWER = 0.5       # weight of the out-of-group wording probabilities (mixed templates)
+WORDING_POWER_PURE = 1.0  # ... for templates whose lines all share one level (call-site rule)
 
 
 def _log_betabinom(k: np.ndarray, n: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -87,7 +88,8 @@ def _log_betabinom(k: np.ndarray, n: np.ndarray, a: float, b: float) -> np.ndarr
 
 def level_posterior(counts: np.ndarray, probs: np.ndarray, *, a: float = CORRUPTION_A, b: float = CORRUPTION_B,
                     demotion: float = DEMOTION_SHARE, callsite: float = CALLSITE_PRIOR,
-                    wording_power: float = WORDING_POWER) -> np.ndarray:
+                    wording_power: float = WORDING_POWER,
+                    wording_power_pure: float | None = None) -> np.ndarray:
     """Posterior over each template's TRUE level [n_templates, 5].
 
     ``counts``: lines per recorded level; ``probs``: out-of-group wording
@@ -109,6 +111,8 @@ def level_posterior(counts: np.ndarray, probs: np.ndarray, *, a: float = CORRUPT
     N = counts.sum(1)
     present = counts > 0
     n_present = present.sum(1)
+    gamma = np.where(n_present <= 1, WORDING_POWER_PURE if wording_power_pure is None else wording_power_pure,
+                     wording_power)
     logpost = np.empty((n_t, n_l))
     for T in range(n_l):
         k = N - counts[:, T]
@@ -127,7 +131,7 @@ def level_posterior(counts: np.ndarray, probs: np.ndarray, *, a: float = CORRUPT
         # every line at one single other level: a wrong call site is possible too
         pure_wrong = (k == N) & (n_present == 1)
         cs = np.where(pure_wrong, np.logaddexp(np.log(callsite), noisy), noisy)
-        logpost[:, T] = cs + dir_term + wording_power * np.log(p[:, T])
+        logpost[:, T] = cs + dir_term + gamma * np.log(p[:, T])
     logpost -= logpost.max(1, keepdims=True)
     post = np.exp(logpost)
     return post / post.sum(1, keepdims=True)

@@ -54,6 +54,8 @@ def compute_verdicts(url: str) -> int:
                          ["model_version", "template_key", "level", "kind", "suggested_level", "confidence", "reason"],
                          ((version, r.template_key, r.level, r.kind, r.suggested_level, float(r.confidence), r.reason)
                           for r in verdicts.itertuples(index=False)))
+    with db.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE logintel.level_verdicts")
     return len(verdicts)
 
 

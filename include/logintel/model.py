@@ -16,6 +16,14 @@ Level model ("what does this message's wording read as?")
   labels it was trained on.  They are computed once at training time and kept
   in the bundle; :func:`predict` looks them up.  Templates never seen in
   training are scored by the model fitted on all templates.
+* Probabilities are then (1) shrunk towards uniform with weight
+  ``SHRINK_ALPHA / (n + SHRINK_ALPHA)``, n = training templates of the
+  service (13 INFO-only templates do not make WARN impossible), (2) multiplied
+  by a small hand-written severity lexicon (:func:`wording_prior`: generic log
+  vocabulary such as "exception", "refused", "out of memory"; it transfers to
+  systems with few templates and is not learned from any data) and (3)
+  calibrated on the training templates' out-of-group predictions (a logistic
+  map on log-probabilities with >= 200 templates, a temperature otherwise).
 * Held-out metrics: the out-of-group predictions against the recorded levels,
   per line (weighted by line count), i.e. a template-grouped split: per-level
   precision/recall and macro F1 (over levels present).
@@ -30,9 +38,17 @@ Anomaly model
   severity reading of the template, and the 5-minute bucket counts relative to
   the service's rate (error burst, warn spike, volume).
 * The decision threshold is chosen on OUT-OF-FOLD scores (3-fold) of the
-  training rows, maximising F0.5 (precision first), so rows whose flags were
-  cleared in training (what we hunt) are judged by models that did not see
-  them.  Held-out anomaly metrics are those out-of-fold scores.
+  training rows, maximising F0.5 (precision first).  The bundle keeps the
+  out-of-fold score of every row the fold models were fitted on (by log id)
+  and :func:`predict` returns that score for those ids, so a row whose flag
+  was cleared in training (what we hunt) is judged by a model that did not
+  see it; rows outside the fit sample were never seen by any model.  The
+  final score is the mean of the three fold models.  Held-out anomaly metrics
+  are the out-of-fold scores.  Training is bounded: all flagged rows plus a
+  weighted sample of the others, :data:`ANOMALY_FIT_MAX_ROWS` in all.
+* ``false_anomaly_below`` (in ``bundle.params``): half the 0.5th percentile of
+  the out-of-fold scores of flagged lines, at most 0.02; the findings view
+  calls a flagged line a false anomaly only below it.
 * No flags at all (e.g. loghub): unsupervised fallback.  ``anomaly_score`` is
   a rarity + error-burst score in [0, 1]; ``predicted_anomaly`` is True only
   when the score is >= :data:`UNSUPERVISED_THRESHOLD` (very strong).
@@ -115,6 +131,9 @@ class ModelBundle:
     service_n: dict = field(default_factory=dict)       # service -> lines in training
     service_templates: dict = field(default_factory=dict)  # service -> templates in training
     temperature: float = 1.0                            # calibration of the level probabilities
+    calibrator: Any = None                              # ... or a logistic map on log-probabilities
+    anomaly_oof_ids: np.ndarray | None = None           # log ids the anomaly model was fitted on ...
+    anomaly_oof_scores: np.ndarray | None = None        # ... and their out-of-fold scores
     false_anomaly_below: float = 0.0                    # anomaly_score cut for 'false_anomaly' findings
     # anomaly model
     anomaly_mode: str = "unsupervised"                  # 'supervised' | 'unsupervised'
@@ -248,6 +267,31 @@ def combine_with_prior(p_model: np.ndarray, keys, power: float | None = None) ->
     return p / p.sum(1, keepdims=True)
 
 
+CALIBRATION_MIN_TEMPLATES = 200
+
+
+def _fit_calibrator(p: np.ndarray, y: np.ndarray, w: np.ndarray, seed: int):
+    if len(y) < CALIBRATION_MIN_TEMPLATES or len(np.unique(y)) < 2:
+        return None
+    from sklearn.linear_model import LogisticRegression
+
+    cal = LogisticRegression(C=1.0, max_iter=500, random_state=seed)
+    cal.fit(np.log(np.clip(p, 1e-6, 1.0)), y, sample_weight=w)
+    return cal
+
+
+def _calibrate(bundle: ModelBundle, p: np.ndarray) -> np.ndarray:
+    if len(p) == 0:
+        return p
+    cal = getattr(bundle, "calibrator", None)
+    if cal is None:
+        return _apply_temperature(p, bundle.temperature)
+    out = np.zeros_like(p, dtype=np.float64)
+    out[:, cal.classes_.astype(np.int64)] = cal.predict_proba(np.log(np.clip(p, 1e-6, 1.0)))
+    out = (out + PROB_FLOOR) / (1 + N_LEVELS * PROB_FLOOR)
+    return out / out.sum(1, keepdims=True)
+
+
 def _apply_temperature(p: np.ndarray, temperature: float) -> np.ndarray:
     if temperature == 1.0 or len(p) == 0:
         return p
@@ -348,7 +392,7 @@ def _level_probs_full(bundle: ModelBundle, keys, services) -> np.ndarray:
     else:
         X = _features(bundle, keys, services)
         p = _proba_full(bundle.level_clf, bundle.level_classes, X)
-    return _apply_temperature(combine_with_prior(_shrink(p, n_svc), keys), bundle.temperature)
+    return _calibrate(bundle, combine_with_prior(_shrink(p, n_svc), keys))
 
 
 # ----------------------------------------------------------------------------- training
@@ -563,9 +607,14 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
     timings["level_model_s"] = time.perf_counter() - t0
 
     oog = combine_with_prior(oog, pair_keys.tolist())
-    # temperature calibration of the out-of-group probabilities against the template labels
-    bundle.temperature = _fit_temperature(oog[has_level], label[has_level], weight[has_level])
-    oog = _apply_temperature(oog, bundle.temperature)
+    # calibration of the out-of-group probabilities against the template labels:
+    # a multinomial logistic map on log-probabilities when there are enough templates
+    # (it learns e.g. that "reads INFO at 0.8" is often a DEBUG template in this data),
+    # a single temperature otherwise
+    bundle.calibrator = _fit_calibrator(oog[has_level], label[has_level], weight[has_level], seed)
+    if bundle.calibrator is None:
+        bundle.temperature = _fit_temperature(oog[has_level], label[has_level], weight[has_level])
+    oog = _calibrate(bundle, oog)
     bundle.pair_index = {(k, s): i for i, (k, s) in enumerate(zip(pair_keys.tolist(), pair_svcs.tolist()))}
     tpl_per_svc = pd.Series(has_level).groupby(pair_svcs).sum()
     bundle.service_templates = {str(k): int(v) for k, v in tpl_per_svc.items()}
@@ -594,7 +643,8 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
     an_metrics: dict = {"mode": "unsupervised", "flagged": n_pos, "unflagged": n_neg}
     if n_pos >= MIN_ANOMALY_POSITIVES and n_neg >= MIN_ANOMALY_POSITIVES:
         bundle.anomaly_mode = "supervised"
-        an_metrics.update(_train_anomaly(bundle, Xa[known], (flags[known] == 1).astype(np.int8), seed))
+        ids = df["id"].to_numpy(np.int64)[known] if "id" in df.columns else None
+        an_metrics.update(_train_anomaly(bundle, Xa[known], (flags[known] == 1).astype(np.int8), seed, ids))
     else:
         bundle.anomaly_mode = "unsupervised"
         bundle.anomaly_threshold = UNSUPERVISED_THRESHOLD
@@ -608,6 +658,7 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
         "level_model": f"tfidf(word 1-2, char_wb 3-5) + service one-hot, LogisticRegression(C={LR_C})",
         "oog_folds": OOG_FOLDS,
         "temperature": round(bundle.temperature, 4),
+        "calibration": "logistic on log-probs" if bundle.calibrator is not None else "temperature",
         "label": "majority level per (template, service), weight 1+log(lines)",
         "anomaly_mode": bundle.anomaly_mode,
         "anomaly_threshold": bundle.anomaly_threshold,
@@ -639,7 +690,8 @@ def _anomaly_aux(bundle: ModelBundle, pair_keys, pair_svcs) -> dict:
     }
 
 
-def _train_anomaly(bundle: ModelBundle, X: np.ndarray, y: np.ndarray, seed: int) -> dict:
+def _train_anomaly(bundle: ModelBundle, X: np.ndarray, y: np.ndarray, seed: int,
+                   ids: np.ndarray | None = None) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
 
@@ -684,6 +736,14 @@ def _train_anomaly(bundle: ModelBundle, X: np.ndarray, y: np.ndarray, seed: int)
     fn = float(w[(~pred) & (ys == 1)].sum())
     bundle.anomaly_clf = models
     bundle.anomaly_threshold = float(thr)
+    # rows the fold models were fitted on keep their OUT-OF-FOLD score at prediction time
+    # (by log id), so the model never vouches for a flag it was trained on; every other row
+    # was never seen by any fold model
+    if ids is not None:
+        fit_ids = ids[idx]
+        order = np.argsort(fit_ids, kind="stable")
+        bundle.anomaly_oof_ids = fit_ids[order].astype(np.int64)
+        bundle.anomaly_oof_scores = oof[order].astype(np.float32)
     # a flagged line is called a false anomaly only below half the 0.5th percentile of the
     # out-of-fold scores of flagged training lines (so ~0.25 % of right flags at most), <= 0.02
     pos_scores = oof[ys == 1]
@@ -809,6 +869,12 @@ def predict(bundle: ModelBundle, df: pd.DataFrame) -> pd.DataFrame:
         Xa[unseen, 4] = Xa[unseen, 3] - lvl[unseen]
     if bundle.anomaly_mode == "supervised" and bundle.anomaly_clf is not None:
         score = _anomaly_scores(bundle, Xa)
+        oof_ids = getattr(bundle, "anomaly_oof_ids", None)
+        if oof_ids is not None and len(oof_ids) and "id" in df.columns:
+            ids = df["id"].to_numpy(np.int64)
+            pos = np.minimum(np.searchsorted(oof_ids, ids), len(oof_ids) - 1)
+            hit = oof_ids[pos] == ids
+            score = np.where(hit, bundle.anomaly_oof_scores[pos].astype(np.float64), score)
     else:
         score = _unsupervised_score(Xa)
     out["anomaly_score"] = score.astype(np.float64)

@@ -53,6 +53,9 @@ def start_run(url: str, run_key: str) -> int:
 
 
 def finish_run(url: str, run_id: int) -> int:
+    with db.connect(url, autocommit=True) as conn:
+        # Fresh statistics: the findings queries join millions of new predictions.
+        conn.execute("ANALYZE logintel.ml_predictions")
     with db.transaction(url) as conn:
         return conn.execute(
             """UPDATE logintel.scoring_runs r SET finished_at = now(),
@@ -82,6 +85,8 @@ def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | N
         while start <= hi:
             end = min(hi, start + chunk - 1)
             with conn.transaction():
+                # Bucket counts sort the chunk's span: give them memory instead of disk.
+                conn.execute("SET LOCAL work_mem = '128MB'")
                 frame = frames.read_logs(conn, start, end, version)
                 if len(frame):
                     preds = model.predict(bundle, frame)

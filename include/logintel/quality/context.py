@@ -71,15 +71,6 @@ def data_docs_index(context) -> str | None:
     return None
 
 
-def replace_query_asset(context, name: str, query: str):
-    ds = context.data_sources.get(DATASOURCE)
-    try:
-        ds.delete_asset(name)
-    except Exception:  # not there yet
-        pass
-    return ds.add_query_asset(name=name, query=query)
-
-
 def table_asset(context, name: str, table: str, schema: str = "logintel"):
     ds = context.data_sources.get(DATASOURCE)
     try:

@@ -99,13 +99,14 @@ def validate_batches(url: str, batch_ids: list[int], run_key: str, tolerance_min
     if not batch_ids:
         raise ValueError("no batches to validate")
     ids = sorted({int(b) for b in batch_ids})
-    # Only integers are formatted into the query (GX query assets take no bind parameters).
-    query = db.sql("quality_batch_query").format(
-        tolerance=int(tolerance_minutes), batch_ids=",".join(str(i) for i in ids))
-    with gxctx.gx_lock():
+    with gxctx.gx_lock():  # one quality run at a time per GX project, so the scope is ours
+        with db.transaction(url) as conn:
+            conn.execute("DELETE FROM logintel.quality_scope")
+            db.copy_rows(conn, "logintel.quality_scope", ["batch_id", "future_tolerance_minutes"],
+                         ((i, int(tolerance_minutes)) for i in ids))
         context = gxctx.get_context(url)
-        asset = gxctx.replace_query_asset(context, "logs_new_batches", query)
-        batch_def = asset.add_batch_definition_whole_table("whole")
+        asset = gxctx.table_asset(context, "quality_batch", "v_quality_batch")
+        batch_def = gxctx.whole_batch(asset)
         result = _run_checkpoint(context, LOGS_SUITE, batch_def, logs_quality_suite(gx), None)
         docs = gxctx.data_docs_index(context)
     success, stats, failed, _, _ = _collect(result, None)

@@ -4,7 +4,8 @@ INSERT INTO logintel.dq_findings (log_id, run_key, kind, recorded_value, suggest
 SELECT c.id, %(run_key)s, c.level_issue, c.level, c.suggested_level,
        least(1, greatest(0, c.level_confidence)), c.level_reason, c.model_version
 FROM logintel.v_prediction_checks c
-WHERE c.id = ANY(%(level_ids)s) AND c.level_issue IS NOT NULL
+JOIN unnest(%(level_ids)s::bigint[]) AS f(id) USING (id)
+WHERE c.level_issue IS NOT NULL
 UNION ALL
 SELECT c.id, %(run_key)s, c.anomaly_issue, c.is_anomaly::text, (NOT c.is_anomaly)::text,
        CASE WHEN c.anomaly_issue = 'missed_anomaly' THEN c.anomaly_score ELSE 1 - c.anomaly_score END,
@@ -15,5 +16,6 @@ SELECT c.id, %(run_key)s, c.anomaly_issue, c.is_anomaly::text, (NOT c.is_anomaly
                         round(c.anomaly_score::numeric, 2), left(c.template_key, 120)) END,
        c.model_version
 FROM logintel.v_prediction_checks c
-WHERE c.id = ANY(%(anomaly_ids)s) AND c.anomaly_issue IS NOT NULL
+JOIN unnest(%(anomaly_ids)s::bigint[]) AS f(id) USING (id)
+WHERE c.anomaly_issue IS NOT NULL
 ON CONFLICT (log_id, kind, model_version) DO NOTHING

@@ -4,5 +4,4 @@ INSERT INTO logintel.logs (ts, service, source, source_line, level, message, is_
 SELECT ts, service, source, source_line, level, message, is_anomaly, attrs, %(batch_id)s, dedupe_key
 FROM ingest_stage
 WHERE error IS NULL
-ORDER BY ts, source_line
 ON CONFLICT (dedupe_key) DO NOTHING

@@ -9,7 +9,8 @@ WITH sel AS (
       AND l.ts IS NOT NULL AND l.level IS NOT NULL AND l.message IS NOT NULL
       AND (%(model_version)s::text IS NULL OR NOT EXISTS (
             SELECT 1 FROM logintel.ml_predictions p
-            WHERE p.log_id = l.id AND p.model_version = %(model_version)s::text))
+            WHERE p.log_id = l.id AND p.model_version = %(model_version)s::text
+              AND p.log_id BETWEEN %(lo)s AND %(hi)s))
 ), span AS (
     SELECT min(ts) - interval '1 day' AS t0, max(ts) + interval '5 minutes' AS t1 FROM sel
 ), buckets AS (
