@@ -1,7 +1,10 @@
 """Decision rules: template statistics + out-of-group model probabilities -> findings.
 
 See :func:`level_verdicts` for the level rules and their thresholds, and
-:func:`anomaly_verdicts` for anomaly flags.
+:func:`anomaly_verdicts` for anomaly flags.  :func:`template_stats` and
+:func:`template_probs_from_predictions` build the two inputs of
+:func:`level_verdicts` from in-memory predictions (the pipeline does the same
+in SQL plus :func:`logintel.model.template_probabilities`).
 """
 
 from __future__ import annotations
@@ -71,12 +74,31 @@ def _probs_for(keys: np.ndarray, template_probs: pd.DataFrame | None) -> np.ndar
 
 
 # Parameters of the per-template level model (see level_verdicts).
-CORRUPTION_A = 0.3        # Beta(a, b) prior on the share of a template's lines with a wrong level
-CORRUPTION_B = 6.0        #   (mean ~5 %, heavy tail: a third of lines wrong is unusual but possible)
-DEMOTION_SHARE = 0.85     # a wrong level is usually too LOW (the failure this product hunts)
+CORRUPTION_A = 0.5        # Beta(a, b) prior on the share of a template's lines with a wrong level
+CORRUPTION_B = 2.0        #   (mean 20 %, wide: heavy corruption of one template is possible)
+DEMOTION_SHARE = 0.99     # a wrong level is almost always too LOW (the failure this product hunts)
 CALLSITE_PRIOR = 0.02     # prior share of templates whose every line has the wrong level
 WORDING_POWER = 0.5       # weight of the out-of-group wording probabilities (mixed templates)
-WORDING_POWER_PURE = 1.0  # ... for templates whose lines all share one level (call-site rule)
+WORDING_POWER_PURE = 1.25  # ... for templates whose lines all share one level (call-site rule)
+
+
+DEBUG_GUARD = 0.05  # a pure DEBUG template is called INFO only if < 5 % of its service's other lines are DEBUG
+
+
+def _debug_share(stats: pd.DataFrame, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per template: share of DEBUG lines among the OTHER lines of its service."""
+    if "service" in stats.columns:
+        svc_of = stats.drop_duplicates("template_key").set_index("template_key")["service"].astype(str)
+        svc = svc_of.reindex(keys).fillna("").to_numpy(dtype=object)
+    else:
+        svc = np.full(len(keys), "", dtype=object)
+    codes, _ = pd.factorize(svc)
+    n_t = counts.sum(1).astype(np.float64)
+    d_t = counts[:, 0].astype(np.float64)
+    n_svc = np.bincount(codes, weights=n_t, minlength=codes.max() + 1)
+    d_svc = np.bincount(codes, weights=d_t, minlength=codes.max() + 1)
+    others = n_svc[codes] - n_t
+    return np.where(others > 0, (d_svc[codes] - d_t) / np.maximum(others, 1), 0.0)
 
 
 def _log_betabinom(k: np.ndarray, n: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -138,7 +160,7 @@ def level_posterior(counts: np.ndarray, probs: np.ndarray, *, a: float = CORRUPT
 
 
 def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = None, *,
-                   min_support: int = 1, consistency: float = 0.95, model_confidence: float = 0.95,
+                   min_support: int = 1, consistency: float = 0.9, model_confidence: float = 0.98,
                    posterior: dict | None = None) -> pd.DataFrame:
     """Findings per (template_key, recorded level): levels that are wrong.
 
@@ -151,23 +173,35 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
     For every template a posterior over its true level is computed
     (:func:`level_posterior`) from (a) its line counts per recorded level and
     (b) the out-of-group wording probabilities (a model never trained on this
-    template, times a fixed severity lexicon).  The lines recorded at level
-    ``r`` are a finding when the posterior probability that ``r`` is NOT the
-    template's level is high enough; the suggested level is the most probable
-    other level and ``confidence`` is that posterior probability.
+    template, times a fixed severity lexicon, see :mod:`logintel.model`).  The
+    lines recorded at level ``r`` are a finding when the posterior probability
+    that ``r`` is NOT the template's level reaches the threshold; the suggested
+    level is the most probable other level and ``confidence`` is that
+    posterior probability.
 
-    * Template consistency (template recorded at >= 2 levels, and at least
-      ``min_support`` other lines): threshold ``consistency``.  Typical effect:
-      1 line in 3 disagreeing with 2 agreeing ones is enough when the wording
-      does not contradict; a severe minority (e.g. 20 WARN of 80 lines whose
-      wording reads WARN-ish, 60 DEBUG) marks the majority as demoted.
-    * Call site (all lines share one level): threshold ``model_confidence``.
-      With the prior share of wrong call sites at 2 %, this needs the wording
-      model to find the recorded level ~1000x less likely than another one.
+    * Template consistency - the template is recorded at >= 2 levels and has
+      at least ``min_support`` other lines - threshold ``consistency`` (0.9).
+      Effects: 47 INFO + 1 ERROR -> the ERROR line is overstated; 2 ERROR +
+      1 INFO -> the INFO line is understated; 60 WARN + 20 INFO (or even
+      20 WARN + 60 DEBUG) -> the milder lines are understated, because wrong
+      levels are almost always demotions (``DEMOTION_SHARE`` = 0.99) and the
+      wrong share of a template may be large (``Beta(0.5, 2)``).  The wording
+      counts with power 0.5 here: counts decide, wording breaks ties.
+    * Call site - every line of the template has one level - threshold
+      ``model_confidence`` (0.98) with ``CALLSITE_PRIOR`` = 2 % and wording
+      power 1.25: the out-of-group wording must find a more severe level
+      roughly 500-1000x more likely than the recorded one.  A pure DEBUG template is never
+      called INFO when >= 5 % of its service's other lines are DEBUG
+      (``DEBUG_GUARD``: DEBUG vs INFO wording is too close to call; needs the
+      ``service`` column in ``stats``, else all templates count as one service).
 
-    Precision first: the thresholds (0.95 / 0.95) were tuned on loghub samples
-    with injected errors (bench/detect_research.py) so that uncorrupted data
-    yields no findings.
+    Known trade-off: a template legitimately logged at two levels by two call
+    sites sharing a text is resolved towards the more severe level, so its
+    milder lines become ``level_understated`` findings.
+
+    Thresholds were tuned with bench/detect_research.py (injected errors in the
+    loghub samples and in 100k synthetic logs): zero findings on every
+    uncorrupted sample, no false finding in any reference/adjacent/callsite run.
 
     ``posterior`` overrides the parameters of :func:`level_posterior` (research).
 
@@ -178,6 +212,7 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
         return pd.DataFrame(columns=VERDICT_COLUMNS)
     probs = _probs_for(keys, template_probs)
     post = level_posterior(counts, probs, **(posterior or {}))
+    debug_share = _debug_share(stats, keys, counts)
     p_known = np.where(np.isfinite(probs), probs, np.nan)
     N = counts.sum(1)
     rows = []
@@ -195,6 +230,10 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
         alt = post[t].copy()
         alt[r] = -1
         m = int(np.argmax(alt))
+        if not mixed and r == 0 and m == 1 and debug_share[t] >= DEBUG_GUARD:
+            # DEBUG vs INFO wording is too close to call for a whole call site, unless
+            # the service (almost) never logs DEBUG elsewhere
+            continue
         kind = "level_understated" if m > r else "level_overstated"
         key = keys[t]
         if mixed:

@@ -6,8 +6,11 @@ crash leaves whole chunks or nothing.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
+
+import psycopg
 
 from . import db, training
 from .config import get_settings
@@ -72,8 +75,38 @@ def _rows(frame, preds):
                preds["predicted_anomaly"].astype(bool).tolist())
 
 
+def _chunk_lock(version: str, start: int) -> int:
+    """Advisory-lock key of one chunk of one model version (signed 64-bit)."""
+    digest = hashlib.blake2b(f"{version}:{start}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _write_chunk(conn, version: str, run_id: int, frame, preds) -> int:
+    """COPY the chunk's predictions straight into ml_predictions; if another run wrote some
+    of them meanwhile (a unique violation), fall back to staging + upsert for this chunk."""
+    rows = list(_rows(frame, preds))
+    try:
+        with conn.transaction():  # a savepoint: the fallback keeps the chunk's transaction
+            with conn.cursor().copy(
+                    "COPY logintel.ml_predictions (log_id, template_key, predicted_level, confidence, anomaly_score, "
+                    "predicted_anomaly, model_version, scoring_run_id) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, version, run_id))
+        return len(rows)
+    except psycopg.errors.UniqueViolation:
+        conn.execute(db.sql("predictions_stage"))
+        conn.execute("TRUNCATE predictions_stage")
+        db.copy_rows(conn, "predictions_stage", PRED_COLUMNS, rows)
+        return conn.execute(db.sql("predictions_upsert"), {"model_version": version, "run_id": run_id}).rowcount
+
+
 def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | None = None) -> PartitionResult:
-    """Score the unscored logs with id in [lo, hi], chunk by chunk."""
+    """Score the unscored logs with id in [lo, hi], chunk by chunk (one transaction each).
+
+    Chunks are aligned to multiples of the chunk size, and each takes an advisory lock on
+    (model version, chunk start): a second run at the same time waits for the chunk, then
+    finds its logs scored and skips them. Unique keys stay the last line of defence.
+    """
     from . import frames, model
 
     version, path, sha = require_champion(url)
@@ -83,18 +116,15 @@ def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | N
     with db.connect(url) as conn:
         start = lo
         while start <= hi:
-            end = min(hi, start + chunk - 1)
+            end = min(hi, (start // chunk + 1) * chunk - 1)
             with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_chunk_lock(version, start // chunk),))
                 # Bucket counts sort the chunk's span: give them memory instead of disk.
                 conn.execute("SET LOCAL work_mem = '128MB'")
                 frame = frames.read_logs(conn, start, end, version)
                 if len(frame):
                     preds = model.predict(bundle, frame)
-                    conn.execute(db.sql("predictions_stage"))
-                    conn.execute("TRUNCATE predictions_stage")
-                    db.copy_rows(conn, "predictions_stage", PRED_COLUMNS, _rows(frame, preds))
-                    scored += conn.execute(db.sql("predictions_upsert"),
-                                           {"model_version": version, "run_id": run_id}).rowcount
+                    scored += _write_chunk(conn, version, run_id, frame, preds)
                     chunks += 1
             start = end + 1
     return PartitionResult(lo, hi, scored, chunks)

@@ -61,6 +61,8 @@ _PATTERNS = [
     # /user/root/part-0001) and Windows paths (C:\dir\file)
     r"(?<![\w/])(?:/[\w.\-$@~+%=]+){2,}/?(?:\?[^\s\"\']*)?",
     r"\b[A-Za-z]:\\[^\s\"']+",
+    # relative paths with at least three components (user-uploads/2024/x.png)
+    r"(?<![\w/.])[\w.\-]+(?:/[\w.\-]+){2,}/?",
     # hex numbers: 0x..., or bare hex runs of 8+ chars that contain a digit
     rf"\b0[xX]{_HEX}+\b",
     rf"\b(?=[A-Fa-f]*\d){_HEX}{{8,}}\b",
@@ -112,10 +114,11 @@ def _mask_token(tok: str) -> str:
 # HTTP status codes carry the level of a request line (2xx INFO, 4xx WARN, 5xx
 # ERROR), so they are kept as their class (<2xx>, <4xx>, <5xx>) when the context
 # says they are a status: after a request path / URL / 'HTTP/1.1"', or after
-# status / code / returned / returning / response, or as status=503.
+# status / status_code / response, or as status=503 (not after "returned" or
+# "exit code": those are counts and exit codes).
 _STATUS_HINT = re.compile(r"[\s:=][1-5]\d\d(?![\w.])").finditer
 _HAS_STATUS = re.compile(r"[\s:=][1-5]\d\d(?![\w.])").search
-_STATUS_WORDS = frozenset(("status", "status:", "status=", "code", "code:", "code=", "returned", "returning",
+_STATUS_WORDS = frozenset(("status", "status:", "status=", "status_code", "status_code:", "status_code=",
                            "response", "response:", "response="))
 
 
@@ -129,8 +132,7 @@ def _status_classes(message: str, masked: list[str]) -> None:
             if not head:
                 continue
             word = head[-1].lower()
-            if not (word.endswith("status:") or word.endswith("status=") or word.endswith("code=")
-                    or word.endswith("code:")):
+            if not word.endswith(("status:", "status=", "status_code:", "status_code=")):
                 continue
             idx = len(head) - 1
         else:
@@ -150,6 +152,12 @@ def _status_classes(message: str, masked: list[str]) -> None:
                 masked[idx] = tok[:at] + f"<{code[0]}xx>" + tok[at + 3:]
 
 
+# double-quoted values that may contain spaces ("running shoes"), except quoted HTTP
+# request lines ("GET /x HTTP/1.1"), whose method separates call sites
+_QUOTED_SUB = re.compile(
+    r'(?<![\w"])"(?!(?:GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|CONNECT|TRACE) )[^"\n]{1,80}"(?![\w"])').sub
+
+
 def template_key(message: str) -> str:
     """Return the template key of one raw log message (see module docstring).
 
@@ -158,6 +166,8 @@ def template_key(message: str) -> str:
     """
     if not message:
         return ""
+    if '"' in message:
+        message = _QUOTED_SUB(MASK, message)
     get = _TOKEN_CACHE.get
     masked = [get(t) or _mask_token(t) for t in message.split()]
     if _HAS_STATUS(message) is not None:

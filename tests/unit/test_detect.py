@@ -44,9 +44,18 @@ def test_pure_templates_with_neutral_wording_give_nothing():
     assert detect.level_verdicts(st, tp).empty
 
 
-def test_balanced_mix_is_not_judged():
+def test_balanced_mix_resolves_towards_the_severe_level():
+    """Demotions are the error hunted: a template seen 50 times at WARN makes its INFO lines suspect."""
     st = stats([("x <*>", "INFO", 50), ("x <*>", "WARN", 50)])
-    assert detect.level_verdicts(st, pd.DataFrame([probs("x <*>")])).empty
+    v = detect.level_verdicts(st, pd.DataFrame([probs("x <*>")]))
+    assert v[["level", "kind", "suggested_level"]].values.tolist() == [["INFO", "level_understated", "WARN"]]
+
+
+def test_small_severe_minority_is_overstated():
+    st = stats([("y <*>", "INFO", 200), ("y <*>", "ERROR", 2)])
+    v = detect.level_verdicts(st, pd.DataFrame([probs("y <*>", INFO=0.9, DEBUG=0.05, WARN=0.03, ERROR=0.01,
+                                                      FATAL=0.01)]))
+    assert v[["level", "kind", "suggested_level"]].values.tolist() == [["ERROR", "level_overstated", "INFO"]]
 
 
 def test_callsite_needs_overwhelming_wording():
