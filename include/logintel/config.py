@@ -107,3 +107,14 @@ def get_settings() -> Settings:
         confidence=_env_float("LOGINTEL_CONFIDENCE", 0.9),
         future_tolerance_minutes=_env_int("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 10),
     )
+
+
+def cpu_threads():
+    """Limit BLAS/OpenMP threads (LOGINTEL_THREADS, default 1) around model work.
+
+    Scoring partitions already run in parallel and PostgreSQL shares the cores:
+    OpenMP threads on top of that oversubscribe the CPU (4x slower under load here).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=_env_int("LOGINTEL_THREADS", 1))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import psycopg
 
 from . import db, training
-from .config import get_settings
+from .config import cpu_threads, get_settings
 
 log = logging.getLogger(__name__)
 PRED_COLUMNS = ["log_id", "template_key", "predicted_level", "confidence", "anomaly_score", "predicted_anomaly"]
@@ -123,7 +123,8 @@ def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | N
                 conn.execute("SET LOCAL work_mem = '128MB'")
                 frame = frames.read_logs(conn, start, end, version)
                 if len(frame):
-                    preds = model.predict(bundle, frame)
+                    with cpu_threads():
+                        preds = model.predict(bundle, frame)
                     scored += _write_chunk(conn, version, run_id, frame, preds)
                     chunks += 1
             start = end + 1

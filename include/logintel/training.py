@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from . import db
-from .config import get_settings
+from .config import cpu_threads, get_settings
 
 log = logging.getLogger(__name__)
 PROMOTION_TOLERANCE = 0.01  # macro F1 points a new version may lose to noise and still win
@@ -54,7 +54,8 @@ def train(url: str | None = None, *, seed: int = 0, min_rows: int = 200) -> Trai
         return TrainResult(version, row[0], row[1] or "", row[2], row[3], row[4], created=False)
     with db.connect(url) as conn:
         df = frames.read_logs(conn, 0, max_id)
-    bundle, metrics = model.train(df, seed=seed)
+    with cpu_threads():
+        bundle, metrics = model.train(df, seed=seed)
     del df
     path, sha = model.save(bundle, get_settings().models_dir, version)
     params = {"seed": seed, **getattr(bundle, "params", {})}
