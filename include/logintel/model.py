@@ -60,8 +60,8 @@ same columns in SQL, ``sql/logs_with_buckets.sql``).
 from __future__ import annotations
 
 import hashlib
-import math
 import os
+import re as _re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,10 +151,14 @@ def template_keys(messages) -> list[str]:
     return _MASKER.keys(messages)
 
 
+_LEVEL_CODE = {lv: i for i, lv in enumerate(LEVELS)}
+
+
 def _level_codes(levels: pd.Series) -> np.ndarray:
-    """Level strings -> 0..4 (unknown/NA -> -1)."""
-    mapping = {lv: i for i, lv in enumerate(LEVELS)}
-    return levels.map(mapping).fillna(-1).astype(np.int64).to_numpy()
+    """Level strings -> 0..4 (case-insensitive; unknown/NA -> -1)."""
+    codes, uniq = pd.factorize(levels.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.array([_LEVEL_CODE.get(str(u).upper(), -1) for u in uniq] + [-1], dtype=np.int64)
+    return table[codes]
 
 
 def add_bucket_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -201,8 +205,6 @@ def add_bucket_columns(df: pd.DataFrame) -> pd.DataFrame:
 # with few templates: "exception", "failed", "refused" do not read as DEBUG,
 # "panic" / "out of memory" read as FATAL.  Used as a second expert: the final
 # level probabilities are the normalised product p_model * p_lexicon**LEXICON_POWER.
-import re as _re
-
 _CUES = {
     "fatal": _re.compile(
         r"\b(?:fatal|panic(?:ked)?|out of memory|oom|segfault|segmentation fault|core dumped|unrecoverable|"
@@ -546,7 +548,7 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
     msgs = df["message"].fillna("").astype(str)
     keys = np.asarray(template_keys(msgs.tolist()), dtype=object)
     services = df["service"].fillna("").astype(str).to_numpy(dtype=object)
-    lvl = _level_codes(df["level"].astype("string").str.upper())
+    lvl = _level_codes(df["level"])
     flags = _flags_array(df)
     timings["mask_s"] = time.perf_counter() - t0
 
@@ -763,12 +765,21 @@ def _anomaly_scores(bundle: ModelBundle, X: np.ndarray) -> np.ndarray:
     """Mean fold-model probability; each distinct feature row is scored once."""
     if len(X) == 0:
         return np.zeros(0)
-    uniq, inverse = np.unique(np.ascontiguousarray(X), axis=0, return_inverse=True)
+    # hash each row (64-bit, per-column hashes mixed) and factorize: O(n), unlike a row sort
+    from pandas.util import hash_array
+
+    X = np.ascontiguousarray(X)
+    h = np.zeros(len(X), dtype=np.uint64)
+    for j in range(X.shape[1]):
+        h = h * np.uint64(1000003) ^ hash_array(X[:, j])
+    inverse, first = pd.factorize(h)
+    _, rep = np.unique(inverse, return_index=True)
+    uniq = X[rep]
     models = bundle.anomaly_clf if isinstance(bundle.anomaly_clf, list) else [bundle.anomaly_clf]
     s = np.zeros(len(uniq), dtype=np.float64)
     for m in models:
         s += m.predict_proba(uniq)[:, 1]
-    return (s / len(models))[inverse.ravel()]
+    return (s / len(models))[inverse]
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -803,7 +814,6 @@ def template_probabilities(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataF
     ``frame`` has ``template_key`` and (optionally) ``service``; one output row per
     input row with ``template_key``, ``p_DEBUG`` .. ``p_FATAL`` (out-of-group for
     templates seen in training, full model otherwise) and ``predicted_level``.
-    When ``frame`` has ``n`` it is carried over as ``n_total`` (summed per key).
     """
     keys = frame["template_key"].astype(str).to_numpy(dtype=object)
     svcs = (frame["service"].fillna("").astype(str).to_numpy(dtype=object)
@@ -851,7 +861,7 @@ def predict(bundle: ModelBundle, df: pd.DataFrame) -> pd.DataFrame:
     # anomaly
     need = ("bucket_total", "bucket_warn", "bucket_error", "svc_rate_total", "svc_rate_warn", "svc_rate_error")
     dfb = df if all(c in df.columns for c in need) else add_bucket_columns(df)
-    lvl = (_level_codes(df["level"].astype("string").str.upper()) if "level" in df.columns
+    lvl = (_level_codes(df["level"]) if "level" in df.columns
            else np.full(n, 1, dtype=np.int64))
     lvl = np.where(lvl < 0, 1, lvl)
     flags = _flags_array(df)
