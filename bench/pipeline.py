@@ -156,24 +156,6 @@ def score_parallel(url: str, workers: int, run_key: str) -> dict:
 
 # ----------------------------------------------------------------------------- helpers
 
-@contextmanager
-def kept_dirs():
-    """Like logintel.evaluate.scratch_dirs, but the folder is kept (for --keep: the kept database's
-    model_versions rows point at artifacts in it)."""
-    tmp = Path(tempfile.mkdtemp(prefix="logintel-bench-kept-"))
-    saved = {k: os.environ.get(k) for k in ("LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT")}
-    os.environ["LOGINTEL_MODELS_DIR"] = str(tmp / "models")
-    os.environ["LOGINTEL_GX_ROOT"] = str(tmp)
-    try:
-        yield tmp
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def sql_scalar(url: str, query: str, params=None):
     import psycopg
 
@@ -454,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     logdir = Path(tempfile.mkdtemp(prefix="logintel-bench-"))
     logfile = logdir / f"logs-{args.logs}.jsonl"
     try:
-        with (kept_dirs() if args.keep else scratch_dirs()) as scratch, throwaway_database(args.keep) as url:
+        with (scratch_dirs(keep=True) if args.keep else scratch_dirs()) as scratch, throwaway_database(args.keep) as url:
             report["scratch_dir"] = str(scratch)
             report["server"] = server_info(url)
             report["database"] = url.rsplit("/", 1)[-1]

@@ -33,8 +33,9 @@ def throwaway_database(keep: bool = False):
 
 
 @contextmanager
-def scratch_dirs():
-    """Models and GX output of an evaluation go to a temporary folder, not the project's."""
+def scratch_dirs(keep: bool = False):
+    """Models and GX output of an evaluation go to a temporary folder, not the project's
+    (kept with keep=True, e.g. when the database that points at the artifacts is kept)."""
     tmp = Path(tempfile.mkdtemp(prefix="logintel-eval-"))
     saved = {k: os.environ.get(k) for k in ("LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT")}
     os.environ["LOGINTEL_MODELS_DIR"] = str(tmp / "models")
@@ -47,7 +48,8 @@ def scratch_dirs():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def clone_database(template_url: str) -> str:

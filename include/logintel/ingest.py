@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 import psycopg
 
 from . import db
+from .hashing import file_sha256
 from .sources import Record, iter_records
 
 LANDING_PATTERNS = ("*.jsonl", "*.json", "*.csv", "*.log", "*.txt", "*.gz")
@@ -34,14 +35,6 @@ class BatchResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dedupe_key(rec: Record, counts: dict[bytes, int]) -> str:

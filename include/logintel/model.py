@@ -59,7 +59,6 @@ same columns in SQL, ``sql/logs_with_buckets.sql``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re as _re
 import time
@@ -70,13 +69,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .hashing import file_sha256
 from .templates import TemplateMasker
 
-try:  # the project's canonical levels (another module); fall back to a local copy
-    from .levels import LEVEL_RANK, LEVELS
-except Exception:  # pragma: no cover - only when levels.py is absent
-    LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-    LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
+from .levels import LEVEL_RANK, LEVELS
 
 __all__ = [
     "LEVELS", "LEVEL_RANK", "PROB_COLUMNS", "ModelBundle", "ArtifactError",
@@ -911,14 +907,6 @@ def _svc_share(bundle: ModelBundle) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- artifacts
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save(bundle: ModelBundle, directory: Path, version: str) -> tuple[Path, str]:
     """Write ``<directory>/logintel-model-<version>.joblib`` atomically; return (path, sha256)."""
     import joblib
@@ -936,7 +924,7 @@ def save(bundle: ModelBundle, directory: Path, version: str) -> tuple[Path, str]
     tmp = path.with_suffix(f".joblib.tmp{os.getpid()}")
     joblib.dump(bundle, tmp, compress=3)
     os.replace(tmp, path)
-    return path, _sha256(path)
+    return path, file_sha256(path)
 
 
 def load(path: Path, sha256: str) -> ModelBundle:
@@ -946,7 +934,7 @@ def load(path: Path, sha256: str) -> ModelBundle:
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"model artifact {path} is missing")
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if sha256 and actual.lower() != str(sha256).lower():
         raise ArtifactError(f"model artifact {path} fails its checksum: expected sha256 {sha256}, got {actual}")
     try:
