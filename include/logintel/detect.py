@@ -12,11 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-try:
-    from .levels import LEVEL_RANK, LEVELS
-except Exception:  # pragma: no cover
-    LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-    LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
+from .levels import LEVEL_RANK, LEVELS
 
 __all__ = ["level_verdicts", "level_posterior", "anomaly_verdicts", "template_stats", "template_probs_from_predictions",
            "VERDICT_COLUMNS", "ANOMALY_COLUMNS"]
