@@ -141,7 +141,19 @@ def render(summary: list[dict]) -> None:
         table.add_row(e["dataset"], e["scheme"], f"{e['rate']:.2f}", str(e["level_findings"]), str(e["precision"]),
                       str(e["recall"]), str(e["f1"]), str(e["anomaly_precision"] or ""),
                       str(e["anomaly_recall"] or ""), e["target"], met)
-    Console().print(table)
+    Console(width=160).print(table)
+
+
+def markdown(summary: list[dict]) -> str:
+    """The summary as a Markdown table (for the README)."""
+    lines = ["| dataset | scheme | rate | findings | precision | recall | F1 | missed-anomaly P / R | target | met |",
+             "|---|---|---:|---:|---:|---:|---:|---|---|---|"]
+    for e in summary:
+        anomaly = f"{e['anomaly_precision']} / {e['anomaly_recall']}" if e["anomaly_precision"] is not None else ""
+        met = {True: "yes", False: "**no**", None: ""}[e["met"]]
+        lines.append(f"| {e['dataset']} | {e['scheme']} | {e['rate']:.2f} | {e['level_findings']} | {e['precision']} "
+                     f"| {e['recall']} | {e['f1']} | {anomaly} | {e['target']} | {met} |")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -150,7 +162,11 @@ def main() -> int:
     parser.add_argument("--synthetic-logs", type=int, default=20000)
     parser.add_argument("--quick", action="store_true", help="one rate, one seed, two schemes")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "detection.json")
+    parser.add_argument("--markdown-from", type=Path, help="print the Markdown table of an earlier run's JSON")
     args = parser.parse_args()
+    if args.markdown_from:
+        print(markdown(json.loads(args.markdown_from.read_text())["summary"]))
+        return 0
     t0 = time.time()
     result = run(args)
     render(result["summary"])
