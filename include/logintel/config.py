@@ -62,6 +62,7 @@ class Settings:
     partitions: int
     confidence: float
     future_tolerance_minutes: int
+    train_max_rows: int = 1_000_000
     schema: str = "logintel"
     extra: dict = field(default_factory=dict)
 
@@ -106,6 +107,7 @@ def get_settings() -> Settings:
         partitions=_env_int("LOGINTEL_PARTITIONS", 2),
         confidence=_env_float("LOGINTEL_CONFIDENCE", 0.9),
         future_tolerance_minutes=_env_int("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 10),
+        train_max_rows=_env_int("LOGINTEL_TRAIN_MAX_ROWS", 1_000_000),
     )
 
 

@@ -25,13 +25,14 @@ def read_frame(conn: psycopg.Connection, query: str, params: dict | None = None,
     return pd.read_csv(buf, dtype=dtypes, keep_default_na=False)
 
 
-def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | None = None):
-    """Logs with id in [lo, hi] and their bucket features; only unscored ones when model_version is given."""
+def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | None = None, every: int = 1):
+    """Logs with id in [lo, hi] and their bucket features; only unscored ones when model_version
+    is given; only ids divisible by `every` (a sample) when every > 1."""
     import pandas as pd
     from . import db
 
     frame = read_frame(conn, db.sql("logs_with_buckets").rstrip().rstrip(";"),
-                       {"lo": lo, "hi": hi, "model_version": model_version})
+                       {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every))})
     if frame.empty:
         return frame
     for col, dtype in LOG_DTYPES.items():

@@ -39,10 +39,11 @@ def data_extent(url: str) -> tuple[int, int]:
     return int(hi), int(n)
 
 
-def train(url: str | None = None, *, seed: int = 0, min_rows: int = 200) -> TrainResult:
+def train(url: str | None = None, *, seed: int = 0, min_rows: int = 200, max_rows: int | None = None) -> TrainResult:
     from . import frames, model
 
     url = url or db.database_url()
+    max_rows = int(max_rows or get_settings().train_max_rows)
     max_id, n_rows = data_extent(url)
     if n_rows < min_rows:
         raise ValueError(f"only {n_rows} logs stored; at least {min_rows} are needed to train")
@@ -52,8 +53,11 @@ def train(url: str | None = None, *, seed: int = 0, min_rows: int = 200) -> Trai
                            "FROM logintel.model_versions WHERE version = %s", (version,)).fetchone()
     if row:  # same data, same seed: the model exists already
         return TrainResult(version, row[0], row[1] or "", row[2], row[3], row[4], created=False)
+    # Memory stays bounded as the table grows: beyond max_rows, train on every k-th log.
+    # (Template statistics for the findings are still counted over all logs, in SQL.)
+    every = max(1, -(-n_rows // max_rows))
     with db.connect(url) as conn:
-        df = frames.read_logs(conn, 0, max_id)
+        df = frames.read_logs(conn, 0, max_id, every=every)
     with cpu_threads():
         bundle, metrics = model.train(df, seed=seed)
     del df

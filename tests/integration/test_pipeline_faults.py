@@ -143,3 +143,11 @@ def test_sigkill_mid_write_then_rerun_gives_the_clean_result(clean, tmp_path):
     assert partial_chunks(clean, 200) == 0, "only whole chunks are committed"
     scoring.score_all(clean, run_key="after-kill")
     assert _predictions(clean) == reference
+
+
+def test_training_on_a_sample_when_the_table_is_large(trained):
+    result = training.train(trained, seed=7, max_rows=1000)
+    assert result.metrics["training_rows"] <= 1000
+    with psycopg.connect(trained) as conn:
+        assert conn.execute("SELECT training_rows FROM logintel.model_versions WHERE version = %s",
+                            (result.version,)).fetchone()[0] <= 1000

@@ -1,4 +1,5 @@
--- Logs with id in [lo, hi] (optionally only those without a prediction from a model version),
+-- Logs with id in [lo, hi] (optionally only those without a prediction from a model version;
+-- every `every`-th id only, for training on a sample),
 -- with the anomaly model's context features: counts of the service's lines in the row's
 -- 5-minute bucket, and the service's mean counts per bucket over the same span plus one
 -- day of history. Buckets count ALL logs in the span, not just the selected rows.
@@ -6,6 +7,7 @@ WITH sel AS (
     SELECT l.id, l.ts, l.service, l.level, l.message, l.is_anomaly
     FROM logintel.logs l
     WHERE l.id BETWEEN %(lo)s AND %(hi)s
+      AND l.id %% %(every)s = 0
       AND l.ts IS NOT NULL AND l.level IS NOT NULL AND l.message IS NOT NULL
       AND (%(model_version)s::text IS NULL OR NOT EXISTS (
             SELECT 1 FROM logintel.ml_predictions p
