@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -105,4 +104,4 @@ def export(url: str | None = None, kind: str | None = None, all_versions: bool =
         return [dict(zip(cols, row)) for row in cur]
 
 
-__all__ = ["record_findings", "compute_verdicts", "export", "FindingsResult", "json"]
+__all__ = ["record_findings", "compute_verdicts", "export", "FindingsResult"]

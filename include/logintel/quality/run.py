@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass, field
 
 from .. import db
-from ..config import mask_url
 from . import context as gxctx
 from .suites import FINDINGS_SUITE, LOGS_SUITE, findings_suite, logs_quality_suite
 
@@ -131,4 +130,4 @@ def validate_findings(url: str, run_key: str) -> SuiteRun:
     return run
 
 
-__all__ = ["SuiteRun", "validate_batches", "validate_findings", "pending_batches", "mask_url"]
+__all__ = ["SuiteRun", "validate_batches", "validate_findings", "pending_batches"]
