@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from . import db
+from .config import get_settings
 from .scoring import require_champion
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,12 @@ class FindingsResult:
         return self.__dict__.copy()
 
 
-def compute_verdicts(url: str) -> int:
-    """Recompute the level verdicts of the champion (delete + insert in one transaction)."""
+def compute_verdicts(url: str, min_confidence: float = 0.0) -> int:
+    """Recompute the level verdicts of the champion (delete + insert in one transaction).
+
+    `min_confidence` drops verdicts below it (the scoring DAG's `confidence` param); the
+    detector's own thresholds (detect.py) already apply, so values below ~0.9 change nothing.
+    """
     import pandas as pd
 
     from . import detect, frames, model
@@ -46,6 +51,7 @@ def compute_verdicts(url: str) -> int:
     if len(stats):
         probs = model.template_probabilities(bundle, stats.drop_duplicates("template_key"))
         verdicts = detect.level_verdicts(stats, probs)
+        verdicts = verdicts[verdicts["confidence"] >= min_confidence]
     with db.transaction(url) as conn:
         conn.execute("DELETE FROM logintel.level_verdicts WHERE model_version = %s", (version,))
         if len(verdicts):
@@ -58,7 +64,8 @@ def compute_verdicts(url: str) -> int:
     return len(verdicts)
 
 
-def record_findings(url: str | None = None, run_key: str = "manual") -> FindingsResult:
+def record_findings(url: str | None = None, run_key: str = "manual",
+                    min_confidence: float | None = None) -> FindingsResult:
     from .quality import run as gx_run
 
     url = url or db.database_url()
@@ -68,7 +75,8 @@ def record_findings(url: str | None = None, run_key: str = "manual") -> Findings
     with db.connect(url, autocommit=True) as lock_conn:
         lock_conn.execute("SELECT pg_advisory_lock(%s)", (FINDINGS_LOCK,))
         try:
-            n_verdicts = compute_verdicts(url)
+            n_verdicts = compute_verdicts(url, get_settings().confidence if min_confidence is None
+                                          else min_confidence)
             run = gx_run.validate_findings(url, run_key)
             level_ids = _failing_ids(url, run, "level_issue")
             anomaly_ids = _failing_ids(url, run, "anomaly_issue")

@@ -114,8 +114,7 @@ def finish_scoring(run_key: str, partitions: list[dict]) -> dict:
 def record_findings(run_key: str, confidence: float) -> dict:
     from . import findings
 
-    os.environ["LOGINTEL_CONFIDENCE"] = str(confidence)
-    return findings.record_findings(database_url(), run_key).as_dict()
+    return findings.record_findings(database_url(), run_key, min_confidence=confidence).as_dict()
 
 
 def write_report() -> str:

@@ -151,3 +151,10 @@ def test_training_on_a_sample_when_the_table_is_large(trained):
     with psycopg.connect(trained) as conn:
         assert conn.execute("SELECT training_rows FROM logintel.model_versions WHERE version = %s",
                             (result.version,)).fetchone()[0] <= 1000
+
+
+def test_confidence_threshold_filters_level_findings(clean):
+    scoring.score_all(clean, run_key="conf")
+    everything = findings.compute_verdicts(clean, 0.0)
+    assert everything > 0
+    assert findings.compute_verdicts(clean, 1.01) == 0
