@@ -5,6 +5,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, g
 
 from logintel.dag_defaults import DEFAULT_ARGS, START, TAGS
 from logintel.assets import FINDINGS, LOGS, PREDICTIONS
+from logintel.config import get_settings
 
 DOC = """
 ### Score logs and record findings
@@ -29,11 +30,11 @@ Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
      start_date=START, catchup=False, max_active_runs=1, default_args=DEFAULT_ARGS,
      tags=TAGS + ["ml", "scoring", "great_expectations"], doc_md=DOC,
      params={
-         "partitions": Param(2, type="integer", minimum=1, maximum=64, title="Partitions",
+         "partitions": Param(get_settings().partitions, type="integer", minimum=1, maximum=64, title="Partitions",
                              description="Mapped scoring tasks (id ranges)."),
-         "chunk_size": Param(200000, type="integer", minimum=1000, maximum=5000000, title="Chunk size",
+         "chunk_size": Param(get_settings().chunk_size, type="integer", minimum=1000, maximum=5000000, title="Chunk size",
                              description="Rows per read/score/write transaction."),
-         "confidence": Param(0.9, type="number", minimum=0.5, maximum=1.0, title="Confidence threshold",
+         "confidence": Param(get_settings().confidence, type="number", minimum=0.5, maximum=1.0, title="Confidence threshold",
                              description="Minimum confidence of a level finding."),
      })
 def log_scoring():

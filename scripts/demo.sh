@@ -20,7 +20,7 @@ step "1. generate $LOGS logs over 7 days -> $DEMO_FILE"
 [ -f "$DEMO_FILE" ] || logintel generate --logs "$LOGS" --days 7 --seed 42 --out "$DEMO_FILE"
 step "2. log_ingest (landing folder -> logintel.logs)"
 dagtest log_ingest
-step "3. log_simulate_issues (3% of lines get a wrong level; 3% of anomaly flags cleared)"
+step "3. log_simulate_issues (3% of WARN-or-worse lines get a wrong level; 3% of anomaly flags cleared)"
 dagtest log_simulate_issues -c '{"rate": 0.03, "scheme": "reference", "seed": 1}'
 step "4. log_quality (GX suite on the new batch)"
 dagtest log_quality

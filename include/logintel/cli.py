@@ -138,12 +138,14 @@ def train(seed: int = 0) -> None:
 
 
 @app.command()
-def score(partitions: int = typer.Option(1, min=1), chunk_size: Optional[int] = typer.Option(None, min=1000),
+def score(partitions: Optional[int] = typer.Option(None, min=1, help="Default: LOGINTEL_PARTITIONS."),
+          chunk_size: Optional[int] = typer.Option(None, min=1000, help="Default: LOGINTEL_CHUNK_SIZE."),
           run_key: Optional[str] = None) -> None:
     """Score every log without a prediction from the champion model."""
     from . import scoring
 
-    _print_json(scoring.score_all(_url(), run_key=_run_key(run_key), partitions=partitions, chunk_size=chunk_size))
+    _print_json(scoring.score_all(_url(), run_key=_run_key(run_key), partitions=partitions or get_settings().partitions,
+                                  chunk_size=chunk_size))
 
 
 @app.command()
