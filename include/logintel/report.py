@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import math
+from decimal import Decimal
 import os
 import re
 import tempfile
@@ -66,6 +67,8 @@ def fmt_number(value: Any, digits: int = 4) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Decimal):  # sum() in SQL gives numeric
+        value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
