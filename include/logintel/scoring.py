@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Iterator
 
 import psycopg
 
@@ -100,34 +101,63 @@ def _write_chunk(conn, version: str, run_id: int, frame, preds) -> int:
         return conn.execute(db.sql("predictions_upsert"), {"model_version": version, "run_id": run_id}).rowcount
 
 
-def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | None = None) -> PartitionResult:
-    """Score the unscored logs with id in [lo, hi], chunk by chunk (one transaction each).
+def _chunk_ranges(lo: int, hi: int, chunk: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi] cut at multiples of `chunk`, so every run agrees on chunk boundaries."""
+    start = lo
+    while start <= hi:
+        end = min(hi, (start // chunk + 1) * chunk - 1)
+        yield start, end
+        start = end + 1
 
-    Chunks are aligned to multiples of the chunk size, and each takes an advisory lock on
-    (model version, chunk start): a second run at the same time waits for the chunk, then
-    finds its logs scored and skips them. Unique keys stay the last line of defence.
+
+def _read_ahead(url: str, ranges: Iterator[tuple[int, int]], version: str) -> Iterator[tuple[int, int, object]]:
+    """Yield (start, end, frame) of each chunk's unscored logs, reading the next chunk in a
+    background thread (its own connection) while the caller scores this one: PostgreSQL
+    computes the next chunk's features on the other core meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import frames
+
+    with db.connect(url, autocommit=True) as reader, ThreadPoolExecutor(max_workers=1) as pool:
+        # Bucket counts sort the chunk's span: give them memory instead of disk.
+        reader.execute("SET work_mem = '128MB'")
+
+        def read(r: tuple[int, int]):
+            return (*r, frames.read_logs(reader, r[0], r[1], version))
+
+        pending = next(ranges, None)
+        future = pool.submit(read, pending) if pending else None
+        while future is not None:
+            item = future.result()
+            pending = next(ranges, None)
+            future = pool.submit(read, pending) if pending else None
+            yield item
+
+
+def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | None = None) -> PartitionResult:
+    """Score the unscored logs with id in [lo, hi], chunk by chunk; each chunk is written in
+    one transaction, so a crash leaves whole chunks or nothing.
+
+    Chunks are aligned to multiples of the chunk size. Writing a chunk takes an advisory lock
+    on (model version, chunk): a second run scoring the same logs at the same time waits,
+    then hits the unique key and upserts the same rows instead (no duplicates either way).
     """
-    from . import frames, model
+    from . import model
 
     version, path, sha = require_champion(url)
     bundle = model.load(path, sha)  # raises ArtifactError naming the file before anything is written
     chunk = int(chunk_size or get_settings().chunk_size)
     scored = chunks = 0
     with db.connect(url) as conn:
-        start = lo
-        while start <= hi:
-            end = min(hi, (start // chunk + 1) * chunk - 1)
+        for start, _end, frame in _read_ahead(url, _chunk_ranges(lo, hi, chunk), version):
+            if not len(frame):
+                continue
+            with cpu_threads():
+                preds = model.predict(bundle, frame)
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_chunk_lock(version, start // chunk),))
-                # Bucket counts sort the chunk's span: give them memory instead of disk.
-                conn.execute("SET LOCAL work_mem = '128MB'")
-                frame = frames.read_logs(conn, start, end, version)
-                if len(frame):
-                    with cpu_threads():
-                        preds = model.predict(bundle, frame)
-                    scored += _write_chunk(conn, version, run_id, frame, preds)
-                    chunks += 1
-            start = end + 1
+                scored += _write_chunk(conn, version, run_id, frame, preds)
+                chunks += 1
     return PartitionResult(lo, hi, scored, chunks)
 
 
