@@ -38,7 +38,21 @@ def test_bad_batch_is_a_recorded_finding(fresh_db, tmp_path):
     failed = {(x["column"], x["expectation"]): x["unexpected_count"] for x in run.failed}
     assert failed == {("ts_in_future", "expect_column_values_to_be_in_set"): 1,
                       ("service", "expect_column_values_to_not_be_null"): 1,
-                      ("message", "expect_column_value_lengths_to_be_between"): 1}
+                      ("message_length", "expect_column_values_to_be_between"): 1}
     with psycopg.connect(fresh_db) as conn:
         row = conn.execute("SELECT success, results FROM logintel.dq_runs WHERE run_key = 'q2'").fetchone()
     assert row[0] is False and len(row[1]) == 3
+
+
+def test_hostile_messages_never_reach_data_docs_raw(fresh_db, tmp_path):
+    evil = "<script>alert('xss')</script>"
+    f = tmp_path / "evil.jsonl"
+    _write(f, [{"ts": "2026-01-01T00:00:00Z", "level": "INFO", "service": "a", "message": evil + "x" * 10050},
+               {"ts": "2026-01-01T00:00:01Z", "level": "INFO", "message": evil}])
+    ingest_paths([f], url=fresh_db)
+    run = validate_batches(fresh_db, pending_batches(fresh_db), "q3")
+    assert not run.success
+    site = tmp_path / "gx" / "uncommitted" / "data_docs"
+    pages = list(site.rglob("*.html"))
+    assert pages, "Data Docs were built"
+    assert not [p for p in pages if evil in p.read_text(errors="replace")]
