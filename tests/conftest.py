@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from logintel import db
+from logintel.evaluate import drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 LOGHUB = REPO.parent / "shared" / "data" / "loghub"
@@ -41,12 +42,6 @@ def _new_database(server: str) -> str:
     return db.with_database(server, name)
 
 
-def _drop_database(server: str, url: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            psycopg.sql.Identifier(db.database_name(url))))
-
-
 @pytest.fixture
 def fresh_db(server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A new, migrated database; models, GX and reports go to tmp_path."""
@@ -57,7 +52,7 @@ def fresh_db(server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LOGINTEL_GX_ROOT", str(tmp_path))
     monkeypatch.setenv("LOGINTEL_REPORTS_DIR", str(tmp_path / "reports"))
     yield url
-    _drop_database(server_url, url)
+    drop_database(url)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +71,7 @@ def module_db(server_url: str, tmp_path_factory: pytest.TempPathFactory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    _drop_database(server_url, url)
+    drop_database(url)
 
 
 @pytest.fixture

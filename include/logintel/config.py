@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # The repo root when installed editable (include/logintel/config.py -> ../..).
@@ -63,8 +63,6 @@ class Settings:
     confidence: float
     future_tolerance_minutes: int
     train_max_rows: int = 1_000_000
-    schema: str = "logintel"
-    extra: dict = field(default_factory=dict)
 
     @property
     def pgdata(self) -> Path:

@@ -22,8 +22,7 @@ def throwaway_database(keep: bool = False):
     name = f"logintel_eval_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-    url = db.with_database(server if not os.environ.get("LOGINTEL_DATABASE_URL")
-                           else os.environ["LOGINTEL_DATABASE_URL"], name)
+    url = db.with_database(server, name)
     try:
         db.upgrade(url)
         yield url
