@@ -21,14 +21,14 @@ import traceback
 
 # Modules imported before the clock starts, per stage.
 WARM = {
-    "generate": ["numpy", "logintel.simulate"],
+    "generate": ["numpy", "logintel.synthetic"],
     "ingest": ["logintel.ingest", "logintel.sources"],
     "quality": ["great_expectations", "sqlalchemy", "logintel.quality.run"],
-    "inject": ["logintel.inject"],
+    "inject": ["logintel.corrupt"],
     "train": ["pandas", "sklearn", "logintel.model", "logintel.frames", "logintel.training"],
     "score": ["pandas", "sklearn", "logintel.model", "logintel.frames", "logintel.scoring"],
     "score_partition": ["pandas", "sklearn", "logintel.model", "logintel.frames", "logintel.scoring"],
-    "findings": ["pandas", "sklearn", "great_expectations", "logintel.model", "logintel.detect",
+    "findings": ["pandas", "sklearn", "great_expectations", "logintel.model", "logintel.verdicts",
                  "logintel.findings", "logintel.quality.run"],
     "replaced": ["sklearn.ensemble", "sklearn.feature_extraction.text", "psycopg"],
 }
@@ -61,7 +61,7 @@ def rss_mb() -> float:
 # Each takes (url, params) and returns a small JSON-able dict; "n" is the logs processed.
 
 def _generate(url, p):
-    from logintel.simulate import generate, write_logs
+    from logintel.synthetic import generate, write_logs
 
     n = write_logs(generate(p["logs"], seed=p.get("seed", 42)), p["path"], "jsonl")
     return {"n": int(n), "bytes": os.path.getsize(p["path"])}
@@ -84,7 +84,7 @@ def _quality(url, p):
 
 
 def _inject(url, p):
-    from logintel.inject import inject
+    from logintel.corrupt import inject
 
     r = inject(url, rate=p.get("rate", 0.03))
     return {"n": p["logs"], **r.as_dict()}

@@ -1,12 +1,12 @@
 """In-memory evaluation harness for the detection brain (templates / model / detect).
 
-Corrupts logs the way ``logintel.inject`` does, runs the production path in memory
+Corrupts logs the way ``logintel.corrupt`` does, runs the production path in memory
 (train on the corrupted data -> predict every row -> template stats -> level_verdicts)
 and scores the findings against the truth.
 
 Data: the loghub 2k samples in ``../shared/data/loghub`` (relative to the repo root;
 skipped when missing - never copy them into the repo) and, when
-``logintel.simulate`` provides ``generate``, synthetic logs.
+``logintel.synthetic`` provides ``generate``, synthetic logs.
 
     .venv/bin/python bench/detect_research.py                 # full table (loghub)
     .venv/bin/python bench/detect_research.py --quick         # seeds 1 only
@@ -24,7 +24,7 @@ Schemes (rate r = fraction of ALL lines):
 With flagged data (synthetic) the is_anomaly flags are cleared at the same rate
 and missed_anomaly findings are scored as ``anomaly(<scheme>)``.
 
-Results (seeds 1-3, medians; see the module docstrings of logintel.detect / model):
+Results (seeds 1-3, medians; see the module docstrings of logintel.verdicts / model):
   loghub HDFS, Hadoop, Zookeeper, Apache: reference and adjacent P = 1.000 and
   R >= 0.967 at r = 0.01 / 0.03 / 0.10, except HDFS adjacent 0.10 (its only WARN
   template fully demoted to INFO in an all-INFO service: a call-site error in
@@ -50,8 +50,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "include"))
 
-from logintel import detect, model  # noqa: E402
-from logintel.templates import TemplateMasker, template_key  # noqa: E402
+from logintel import model, verdicts as rules  # noqa: E402
+from logintel.masking import TemplateMasker, template_key  # noqa: E402
 
 LOGHUB = REPO.parent / "shared" / "data" / "loghub"
 SYSTEMS = ("HDFS", "Hadoop", "Zookeeper", "OpenStack", "Apache", "Spark")
@@ -87,7 +87,7 @@ def load_loghub(system: str) -> pd.DataFrame | None:
 
 def load_synthetic(n: int, seed: int = 0) -> pd.DataFrame | None:
     try:
-        from logintel.simulate import generate  # type: ignore
+        from logintel.synthetic import generate  # type: ignore
     except Exception:
         return None
     rows = list(generate(n, days=2, seed=seed)) if callable(generate) else None
@@ -186,13 +186,13 @@ def run_pipeline(df: pd.DataFrame, seed: int = 0, verdict_kwargs: dict | None = 
     dfb = model.add_bucket_columns(df)
     bundle, metrics = model.train(dfb.drop(columns=["_event"], errors="ignore"), seed=seed)
     pred = model.predict(bundle, dfb.drop(columns=["_event"], errors="ignore"))
-    stats = detect.template_stats(pred["template_key"], dfb["level"])
+    stats = rules.template_stats(pred["template_key"], dfb["level"])
     # as findings.compute_verdicts does: the most common service of each template
     svc = (pd.DataFrame({"template_key": pred["template_key"], "service": dfb["service"]})
            .groupby("template_key")["service"].agg(lambda s: s.value_counts().index[0]))
     stats["service"] = stats["template_key"].map(svc)
     probs = model.template_probabilities(bundle, stats.drop_duplicates("template_key"))
-    verdicts = detect.level_verdicts(stats, probs, **(verdict_kwargs or {}))
+    verdicts = rules.level_verdicts(stats, probs, **(verdict_kwargs or {}))
     rows = pd.DataFrame({"template_key": pred["template_key"].to_numpy(), "level": dfb["level"].to_numpy()})
     merged = rows.merge(verdicts, on=["template_key", "level"], how="left")
     merged.index = df.index
@@ -203,7 +203,7 @@ def score_anomaly(df: pd.DataFrame, pred: pd.DataFrame, cleared: np.ndarray, bun
     joined = pd.DataFrame({"id": df["id"].to_numpy(), "is_anomaly": df["is_anomaly"].to_numpy(),
                            "predicted_anomaly": pred["predicted_anomaly"].to_numpy(),
                            "anomaly_score": pred["anomaly_score"].to_numpy()})
-    v = detect.anomaly_verdicts(joined, false_anomaly_below=bundle.params.get("false_anomaly_below", 0.02))
+    v = rules.anomaly_verdicts(joined, false_anomaly_below=bundle.params.get("false_anomaly_below", 0.02))
     missed = np.zeros(len(df), dtype=bool)
     missed[np.searchsorted(df["id"].to_numpy(), v.loc[v["kind"] == "missed_anomaly", "id"].to_numpy())] = True
     tp = int((missed & cleared).sum())
@@ -247,7 +247,7 @@ def evaluate(datasets: dict, schemes, rates, seeds, verdict_kwargs=None, verbose
                 for seed in seeds:
                     dfc, changed, orig = inject(df, scheme, rate, seed)
                     flagged = bool(dfc["is_anomaly"].fillna(False).any())
-                    if flagged:  # as logintel.inject: flags are cleared at the same rate
+                    if flagged:  # as logintel.corrupt: flags are cleared at the same rate
                         dfc, cleared = clear_flags(dfc, rate, seed)
                     merged, verdicts, pred, metrics, bundle = run_pipeline(dfc, seed=seed,
                                                                            verdict_kwargs=verdict_kwargs)
@@ -306,7 +306,7 @@ def masker_report() -> None:
     print(pd.DataFrame(rows).to_string(index=False))
     if not all_msgs:
         return
-    import logintel.templates as T
+    import logintel.masking as T
     T._TOKEN_CACHE.clear()
     t = time.perf_counter()
     for m in all_msgs:
@@ -358,7 +358,7 @@ def speed_report(n_rows: int = 1_000_000, n_templates: int = 3000) -> None:
                        "is_anomaly": pd.array(rng.random(n_rows) < 0.01, dtype="boolean")})
     print(f"frame: {n_rows:,} rows, {len(set(pick.tolist()))} templates, "
           f"{len(set(msgs)):,} distinct messages")
-    import logintel.templates as T
+    import logintel.masking as T
     t = time.perf_counter()
     dfb = model.add_bucket_columns(df)
     print(f"add_bucket_columns: {time.perf_counter() - t:.1f}s")
@@ -408,7 +408,7 @@ def main(argv=None) -> int:
     if a.synthetic:
         df = load_synthetic(a.synthetic)
         if df is None:
-            print("logintel.simulate.generate not available: skipping synthetic")
+            print("logintel.synthetic.generate not available: skipping synthetic")
         else:
             datasets[f"synthetic{a.synthetic // 1000}k"] = df
     else:

@@ -33,7 +33,7 @@ CLEAN_SAMPLES = {"HDFS", "Apache"}
 
 
 def _datasets(synthetic_logs: int, tmp: Path) -> list[tuple[str, Path, str | None]]:
-    from logintel.simulate import generate, write_logs
+    from logintel.synthetic import generate, write_logs
 
     synth = tmp / "synthetic.jsonl"
     write_logs(generate(synthetic_logs, days=7, seed=42), synth)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from logintel.dag_defaults import DEFAULT_ARGS, START, TAGS
-from logintel.assets import LOGS
+from logintel.airflow.defaults import DEFAULT_ARGS, START, TAGS
+from logintel.airflow.assets import LOGS
 
 DOC = """
 ### Ingest logs
@@ -29,13 +29,13 @@ Emits the `logintel_logs` asset, which triggers **log_quality** and **log_scorin
 def log_ingest():
     @task
     def prepare_database() -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         return tasks.prepare_database()
 
     @task(outlets=[LOGS])
     def ingest_files() -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         params = get_current_context()["params"]
         return tasks.ingest(params.get("paths") or None, params.get("service"))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
 
-from logintel.dag_defaults import DEFAULT_ARGS, START, TAGS
-from logintel.assets import LOGS, LOGS_VALIDATED
+from logintel.airflow.defaults import DEFAULT_ARGS, START, TAGS
+from logintel.airflow.assets import LOGS, LOGS_VALIDATED
 
 DOC = """
 ### Data quality of new logs
@@ -24,7 +24,7 @@ A failed expectation is a recorded finding, not a failed task.
 def log_quality():
     @task(outlets=[LOGS_VALIDATED])
     def validate_new_batches() -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         tasks.prepare_database()
         return tasks.validate_new_batches(get_current_context()["run_id"])

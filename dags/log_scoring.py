@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
-from logintel.dag_defaults import DEFAULT_ARGS, START, TAGS
-from logintel.assets import FINDINGS, LOGS, PREDICTIONS
-from logintel.config import get_settings
+from logintel.airflow.defaults import DEFAULT_ARGS, START, TAGS
+from logintel.airflow.assets import FINDINGS, LOGS, PREDICTIONS
+from logintel.settings import get_settings
 
 DOC = """
 ### Score logs and record findings
@@ -40,7 +40,7 @@ Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
 def log_scoring():
     @task
     def plan() -> list[dict]:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         ctx = get_current_context()
         tasks.prepare_database()
@@ -48,27 +48,27 @@ def log_scoring():
 
     @task
     def score_partition(part: dict) -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         chunk = int(get_current_context()["params"]["chunk_size"])
         return tasks.score_partition(part["lo"], part["hi"], part["run_id"], chunk)
 
     @task(outlets=[PREDICTIONS])
     def finish(results) -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         return tasks.finish_scoring(get_current_context()["run_id"], list(results))
 
     @task(outlets=[FINDINGS])
     def findings() -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         ctx = get_current_context()
         return tasks.record_findings(ctx["run_id"], float(ctx["params"]["confidence"]))
 
     @task
     def report() -> str:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         return tasks.write_report()
 

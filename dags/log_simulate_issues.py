@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from logintel.dag_defaults import DEFAULT_ARGS, START, TAGS
+from logintel.airflow.defaults import DEFAULT_ARGS, START, TAGS
 
 DOC = """
 ### Simulate production issues
@@ -26,7 +26,7 @@ and a share of anomaly flags cleared. The same scheme, rate and seed never injec
 def log_simulate_issues():
     @task
     def inject() -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         p = get_current_context()["params"]
         tasks.prepare_database()

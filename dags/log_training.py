@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from logintel.dag_defaults import DEFAULT_ARGS, START, TAGS
-from logintel.assets import MODELS
+from logintel.airflow.defaults import DEFAULT_ARGS, START, TAGS
+from logintel.airflow.assets import MODELS
 
 DOC = """
 ### Train the models
@@ -23,7 +23,7 @@ champion's. Training twice on the same data registers nothing new.
 def log_training():
     @task(outlets=[MODELS])
     def train_models() -> dict:
-        from logintel import tasks
+        from logintel.airflow import tasks
 
         tasks.prepare_database()
         return tasks.train(int(get_current_context()["params"]["seed"]))

@@ -87,7 +87,7 @@ def create_app():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from logintel import db
-    from logintel.config import get_settings, mask_url
+    from logintel.settings import get_settings, mask_url
     from logintel.report import fmt_number, fmt_ts, safe_finalize, truncate
 
     async def require_user(request: Request) -> Any:
@@ -135,7 +135,7 @@ def create_app():
         if choice == "all":
             return None
         if choice == "champion":
-            champ = rows(conn, "report_champion")
+            champ = rows(conn, "report/champion")
             return champ[0]["version"] if champ else None
         return choice
 
@@ -150,8 +150,8 @@ def create_app():
         kind = check_kind(kind)
         with session() as conn:
             version = scope_version(conn, model_version)
-            by_kind = rows(conn, "report_findings_by_kind", {"model_version": version})
-            top = rows(conn, "report_top_findings", {"model_version": version, "kind": kind,
+            by_kind = rows(conn, "report/findings_by_kind", {"model_version": version})
+            top = rows(conn, "report/top_findings", {"model_version": version, "kind": kind,
                                                      "limit": limit, "offset": offset})
         return {"model_version": version, "kind": kind, "limit": limit, "offset": offset,
                 "by_kind": {r["kind"]: r["findings"] for r in by_kind},
@@ -212,12 +212,12 @@ def create_app():
     def api_predictions(log_id: int = PathParam(ge=1, le=BIGINT_MAX)) -> dict:
         params = {"log_id": log_id}
         with session() as conn:
-            found = rows(conn, "report_log", params)
+            found = rows(conn, "report/log", params)
             if not found:
                 raise HTTPException(status_code=404, detail=f"log {log_id} not found")
             champion = scope_version(conn, "champion")
-            preds = rows(conn, "report_log_predictions", params)
-            finds = rows(conn, "report_log_findings", params)
+            preds = rows(conn, "report/log_predictions", params)
+            finds = rows(conn, "report/log_findings", params)
         return {"log": found[0], "champion": champion, "predictions": preds, "findings": finds}
 
     return app

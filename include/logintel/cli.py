@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .config import get_settings, mask_url
+from .settings import get_settings, mask_url
 
 app = typer.Typer(help="Find logs whose recorded level or anomaly flag is wrong.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -83,7 +83,7 @@ def generate(logs: int = typer.Option(100_000, "--logs", min=1), days: float = t
              fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv, log4j, python or syslog."),
              seed: int = 42) -> None:
     """Write realistic synthetic logs with anomaly episodes flagged as ground truth."""
-    from .simulate import generate as gen, write_logs
+    from .synthetic import generate as gen, write_logs
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     n = write_logs(gen(logs, days=days, seed=seed), out_path, fmt=fmt)
@@ -197,7 +197,7 @@ def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv o
 def simulate_issues(rate: float = typer.Option(0.03, min=0.0, max=1.0), scheme: str = "reference", seed: int = 1,
                     run: Optional[str] = None) -> None:
     """Inject wrong levels and cleared anomaly flags into stored logs, keeping the truth."""
-    from .inject import inject
+    from .corrupt import inject
 
     _print_json(inject(_url(), rate=rate, scheme=scheme, seed=seed, run=run).as_dict())
 
@@ -205,7 +205,7 @@ def simulate_issues(rate: float = typer.Option(0.03, min=0.0, max=1.0), scheme: 
 @app.command()
 def summary(as_json: bool = typer.Option(False, "--json")) -> None:
     """Loaded / quarantined counts, model metrics, findings by kind, detection scores, where the results are."""
-    from .summary import collect, render
+    from .report.summary import collect, render
 
     data = collect(_url())
     if as_json:

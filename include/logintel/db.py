@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from .config import Settings, get_settings, mask_url
+from .settings import Settings, get_settings, mask_url
 
 DEFAULT_DB = "logintel"
 MIGRATION_LOCK = 741_2001  # advisory lock key: one migrator at a time
@@ -76,8 +76,9 @@ def transaction(url: str | None = None) -> Iterator[psycopg.Connection]:
 
 @lru_cache(maxsize=None)
 def sql(name: str) -> str:
-    """The text of include/logintel/sql/<name>.sql."""
-    return resources.files("logintel").joinpath("sql", f"{name}.sql").read_text()
+    """The text of include/logintel/sql/<stage>/<step>.sql, named "<stage>/<step>"."""
+    *folders, step = name.split("/")
+    return resources.files("logintel").joinpath("sql", *folders, f"{step}.sql").read_text()
 
 
 def migrations() -> list[tuple[str, str]]:

@@ -67,6 +67,21 @@ def drop_database(url: str) -> None:
             psycopg.sql.Identifier(db.database_name(url))))
 
 
+def detection_scores(url: str | None = None) -> dict:
+    """Precision / recall of the champion's findings against everything injected so far."""
+    url = url or db.database_url()
+    out: dict = {}
+    with db.connect(url) as conn:
+        for family, findings, injected, tp, exact in conn.execute(db.sql("evaluate/detection_scores")):
+            precision = tp / findings if findings else (1.0 if not injected else 0.0)
+            recall = tp / injected if injected else None
+            f1 = (2 * precision * recall / (precision + recall)) if recall and precision else 0.0
+            out[family] = {"findings": findings, "injected": injected, "true_positives": tp,
+                           "exact_suggestions": exact, "precision": round(precision, 4),
+                           "recall": None if recall is None else round(recall, 4), "f1": round(f1, 4)}
+    return out
+
+
 def _timed(timings: dict, name: str, fn, *a, **k):
     t0 = time.perf_counter()
     value = fn(*a, **k)
@@ -77,16 +92,16 @@ def _timed(timings: dict, name: str, fn, *a, **k):
 def detect_after_ingest(url: str, *, rate: float, scheme: str, seed: int, partitions: int = 1,
                         timings: dict | None = None) -> dict:
     """Inject, train, score and record findings on logs already ingested into `url`."""
-    from . import findings, inject, scoring, training
+    from . import corrupt, findings, scoring, training
 
     timings = {} if timings is None else timings
     timed = functools.partial(_timed, timings)
-    injected = timed("inject", inject.inject, url, rate=rate, scheme=scheme, seed=seed)
+    injected = timed("inject", corrupt.inject, url, rate=rate, scheme=scheme, seed=seed)
     trained = timed("train", training.train, url, seed=seed)
     scored = timed("score", scoring.score_all, url, run_key=f"eval-{seed}", partitions=partitions)
     found = timed("findings", findings.record_findings, url, f"eval-{seed}")
     return {"injected": injected.as_dict(), "model": trained.version, "metrics": trained.metrics,
-            "scored": scored["scored"], "findings": found.by_kind, "scores": inject.detection_scores(url),
+            "scored": scored["scored"], "findings": found.by_kind, "scores": detection_scores(url),
             "timings": timings}
 
 

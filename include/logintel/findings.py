@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from . import db
-from .config import get_settings
+from .settings import get_settings
 from .scoring import require_champion
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,17 @@ def compute_verdicts(url: str, min_confidence: float = 0.0) -> int:
     """
     import pandas as pd
 
-    from . import detect, frames, model
+    from . import frames, model, verdicts as rules
 
     version, path, sha = require_champion(url)
     bundle = model.load(path, sha)
     with db.connect(url) as conn:
-        stats = frames.read_frame(conn, db.sql("template_level_stats"), {"model_version": version},
+        stats = frames.read_frame(conn, db.sql("findings/template_level_stats"), {"model_version": version},
                                   dtypes={"template_key": "str", "level": "str", "n": "int64", "service": "str"})
     verdicts = pd.DataFrame()
     if len(stats):
         probs = model.template_probabilities(bundle, stats.drop_duplicates("template_key"))
-        verdicts = detect.level_verdicts(stats, probs)
+        verdicts = rules.level_verdicts(stats, probs)
         verdicts = verdicts[verdicts["confidence"] >= min_confidence]
     with db.transaction(url) as conn:
         conn.execute("DELETE FROM logintel.level_verdicts WHERE model_version = %s", (version,))
@@ -81,7 +81,7 @@ def record_findings(url: str | None = None, run_key: str = "manual",
             level_ids = _failing_ids(url, run, "level_issue")
             anomaly_ids = _failing_ids(url, run, "anomaly_issue")
             with db.transaction(url) as conn:
-                new = conn.execute(db.sql("findings_insert"), {"run_key": run_key, "level_ids": level_ids,
+                new = conn.execute(db.sql("findings/insert"), {"run_key": run_key, "level_ids": level_ids,
                                                                "anomaly_ids": anomaly_ids}).rowcount
                 by_kind = dict(conn.execute(
                     "SELECT kind, count(*) FROM logintel.dq_findings WHERE model_version = %s "
@@ -107,7 +107,7 @@ def export(url: str | None = None, kind: str | None = None, all_versions: bool =
     url = url or db.database_url()
     version = None if all_versions else require_champion(url)[0]
     with db.connect(url) as conn:
-        cur = conn.execute(db.sql("findings_export"), {"model_version": version, "kind": kind})
+        cur = conn.execute(db.sql("findings/export"), {"model_version": version, "kind": kind})
         cols = [c.name for c in cur.description]
         return [dict(zip(cols, row)) for row in cur]
 

@@ -31,7 +31,7 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     import pandas as pd
     from . import db
 
-    frame = read_frame(conn, db.sql("logs_with_buckets").rstrip().rstrip(";"),
+    frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
                        {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every))})
     if frame.empty:
         return frame

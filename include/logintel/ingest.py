@@ -90,7 +90,7 @@ def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, f
     try:
         with db.transaction(url) as conn:
             conn.execute("SET LOCAL work_mem = '256MB'")
-            conn.execute(db.sql("ingest_stage"))
+            conn.execute(db.sql("ingest/stage"))
             seen_in_batch: set[str] = set()
             for path in paths:
                 sha = file_sha256(path)
@@ -123,8 +123,8 @@ def _ingest_file(conn: psycopg.Connection, path: Path, sha: str, batch_id: int,
     conn.execute("TRUNCATE ingest_stage")
     db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
                  _stage_rows(iter_records(path, fmt=fmt, default_service=default_service), source, tally))
-    loaded = conn.execute(db.sql("ingest_merge"), {"batch_id": batch_id}).rowcount
-    quarantined = conn.execute(db.sql("ingest_quarantine"), {"batch_id": batch_id}).rowcount
+    loaded = conn.execute(db.sql("ingest/merge"), {"batch_id": batch_id}).rowcount
+    quarantined = conn.execute(db.sql("ingest/quarantine"), {"batch_id": batch_id}).rowcount
     conn.execute(
         """INSERT INTO logintel.ingested_files (sha256, path, size_bytes, batch_id, records)
            VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING""",

@@ -54,7 +54,7 @@ Anomaly model
   when the score is >= :data:`UNSUPERVISED_THRESHOLD` (very strong).
 
 Bucket features: see :func:`add_bucket_columns` (the pipeline computes the
-same columns in SQL, ``sql/logs_with_buckets.sql``).
+same columns in SQL, ``sql/scoring/logs_with_buckets.sql``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ import numpy as np
 import pandas as pd
 
 from .hashing import file_sha256
-from .templates import TemplateMasker
+from .masking import TemplateMasker
 
 from .levels import LEVEL_RANK, LEVELS
 
@@ -143,7 +143,7 @@ class ModelBundle:
 # ----------------------------------------------------------------------------- helpers
 
 def template_keys(messages) -> list[str]:
-    """Template keys with the module's shared cache (see :mod:`logintel.templates`)."""
+    """Template keys with the module's shared cache (see :mod:`logintel.masking`)."""
     return _MASKER.keys(messages)
 
 
@@ -160,7 +160,7 @@ def _level_codes(levels: pd.Series) -> np.ndarray:
 def add_bucket_columns(df: pd.DataFrame) -> pd.DataFrame:
     """Add the six bucket columns the anomaly model reads, computed in pandas.
 
-    Same definition as the pipeline's SQL (``sql/logs_with_buckets.sql``):
+    Same definition as the pipeline's SQL (``sql/scoring/logs_with_buckets.sql``):
 
     * bucket = the 5-minute bin of ``ts`` (UTC, aligned to 00:00);
     * ``bucket_total`` / ``bucket_warn`` / ``bucket_error``: lines / WARN lines /
@@ -805,7 +805,7 @@ def _probs_for_pairs(bundle: ModelBundle, ukeys, usvcs, rows) -> np.ndarray:
 
 
 def template_probabilities(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
-    """Level probabilities per template for :func:`logintel.detect.level_verdicts`.
+    """Level probabilities per template for :func:`logintel.verdicts.level_verdicts`.
 
     ``frame`` has ``template_key`` and (optionally) ``service``; one output row per
     input row with ``template_key``, ``p_DEBUG`` .. ``p_FATAL`` (out-of-group for

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shlex
 
 from . import db
-from .config import Settings, get_settings
+from .settings import Settings, get_settings
 
 
 def airflow_metadata_url(logintel_url: str) -> str:
@@ -22,7 +22,7 @@ def prepare(settings: Settings | None = None, migrate: bool = True) -> dict[str,
     db.ensure_database("postgresql://" + meta.split("://", 1)[1])
     if migrate:
         db.upgrade(url)
-    from .assets_base import asset_base
+    from .airflow.asset_base import asset_base
 
     return {
         "LOGINTEL_DATABASE_URL": url,

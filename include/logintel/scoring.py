@@ -14,7 +14,7 @@ from typing import Iterator
 import psycopg
 
 from . import db, training
-from .config import cpu_threads, get_settings
+from .settings import cpu_threads, get_settings
 
 log = logging.getLogger(__name__)
 PRED_COLUMNS = ["log_id", "template_key", "predicted_level", "confidence", "anomaly_score", "predicted_anomaly"]
@@ -42,7 +42,7 @@ def require_champion(url: str) -> tuple[str, str, str]:
 def plan_partitions(url: str, partitions: int) -> list[dict]:
     version, _, _ = require_champion(url)
     with db.connect(url) as conn:
-        rows = conn.execute(db.sql("scoring_partitions"),
+        rows = conn.execute(db.sql("scoring/partitions"),
                             {"model_version": version, "partitions": max(1, int(partitions))}).fetchall()
     return [{"lo": int(lo), "hi": int(hi), "n": int(n)} for _, lo, hi, n in rows]
 
@@ -95,10 +95,10 @@ def _write_chunk(conn, version: str, run_id: int, frame, preds) -> int:
                     copy.write_row((*row, version, run_id))
         return len(rows)
     except psycopg.errors.UniqueViolation:
-        conn.execute(db.sql("predictions_stage"))
+        conn.execute(db.sql("scoring/predictions_stage"))
         conn.execute("TRUNCATE predictions_stage")
         db.copy_rows(conn, "predictions_stage", PRED_COLUMNS, rows)
-        return conn.execute(db.sql("predictions_upsert"), {"model_version": version, "run_id": run_id}).rowcount
+        return conn.execute(db.sql("scoring/predictions_upsert"), {"model_version": version, "run_id": run_id}).rowcount
 
 
 def _chunk_ranges(lo: int, hi: int, chunk: int) -> Iterator[tuple[int, int]]:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from . import db
-from .config import cpu_threads, get_settings
+from .settings import cpu_threads, get_settings
 
 log = logging.getLogger(__name__)
 PROMOTION_TOLERANCE = 0.01  # macro F1 points a new version may lose to noise and still win

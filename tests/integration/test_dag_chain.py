@@ -5,7 +5,7 @@ import psycopg
 import pytest
 
 from airflow_runner import airflow_env, dags_test
-from logintel.simulate import generate, write_logs
+from logintel.synthetic import generate, write_logs
 
 pytestmark = pytest.mark.slow
 

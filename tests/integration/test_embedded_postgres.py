@@ -14,7 +14,7 @@ import pytest
 from db_checks import partial_chunks
 from logintel import db, embedded, scoring, training
 from logintel.ingest import ingest_paths
-from logintel.simulate import generate, write_logs
+from logintel.synthetic import generate, write_logs
 
 pytestmark = pytest.mark.slow
 

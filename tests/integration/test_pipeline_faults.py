@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from db_checks import partial_chunks
-from logintel import findings, inject, scoring, training
+from logintel import corrupt, findings, scoring, training
 from logintel.ingest import ingest_paths
-from logintel.simulate import generate, write_logs
+from logintel.synthetic import generate, write_logs
 
 N_LOGS = 4000
 
@@ -31,7 +31,7 @@ def trained(module_db, tmp_path_factory):
     path = tmp_path_factory.mktemp("logs") / "app.jsonl"
     write_logs(generate(N_LOGS, days=1, seed=11), path)
     ingest_paths([path], url=module_db)
-    inject.inject(module_db, rate=0.03, seed=2)
+    corrupt.inject(module_db, rate=0.03, seed=2)
     training.train(module_db)
     return module_db
 

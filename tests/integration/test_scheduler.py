@@ -20,7 +20,7 @@ import pytest
 
 from airflow_runner import REPO, airflow_env
 from logintel import db
-from logintel.simulate import generate, write_logs
+from logintel.synthetic import generate, write_logs
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from logintel import db, findings, scoring, training
 from logintel.ingest import ingest_paths
 from logintel.quality.run import pending_batches, validate_batches
 from logintel.report import write_report
-from logintel.simulate import generate, write_logs
+from logintel.synthetic import generate, write_logs
 
 PASSWORD = "Zq8-not-a-real-pw-4711"
 

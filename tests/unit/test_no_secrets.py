@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from logintel.config import mask_url
+from logintel.settings import mask_url
 from logintel.secrets_scan import scan_repo, scan_text
 
 REPO = Path(__file__).resolve().parents[2]

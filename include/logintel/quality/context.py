@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..config import get_settings
+from ..settings import get_settings
 
 DATASOURCE = "logintel_pg"
 # GX reads the URL from this variable at run time, so the secret never lands in great_expectations.yml.

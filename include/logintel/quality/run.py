@@ -88,7 +88,7 @@ def _record(url: str, run: SuiteRun, batch_ref: str) -> None:
 
 def pending_batches(url: str) -> list[int]:
     with db.connect(url) as conn:
-        return [r[0] for r in conn.execute(db.sql("quality_pending_batches"))]
+        return [r[0] for r in conn.execute(db.sql("quality/pending_batches"))]
 
 
 def validate_batches(url: str, batch_ids: list[int], run_key: str, tolerance_minutes: int = 10) -> SuiteRun:

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from logintel.sources.csvfile import parse_csv
-from logintel.sources.detect import FORMATS, detect_format
+from logintel.sources.sniff import FORMATS, detect_format
 from logintel.sources.errors import SourceError
 from logintel.sources.jsonl import parse_jsonl
 from logintel.sources.reader import iter_line_blocks, max_record_bytes, read_head

@@ -29,7 +29,7 @@ def _short(key: str, width: int = 80) -> str:
 
 
 def template_stats(template_keys, levels) -> pd.DataFrame:
-    """(template_key, level, n) over the given rows, like ``sql/template_level_stats.sql``."""
+    """(template_key, level, n) over the given rows, like ``sql/findings/template_level_stats.sql``."""
     frame = pd.DataFrame({"template_key": np.asarray(template_keys, dtype=object),
                           "level": np.asarray(levels, dtype=object)})
     return frame.groupby(["template_key", "level"], sort=False).size().rename("n").reset_index()

@@ -53,9 +53,9 @@ def inject(url: str | None = None, *, rate: float = 0.03, scheme: str = "referen
         else:
             # The rate is a share of the lines that can be demoted (WARN or worse), so a sample
             # with few such lines still keeps most of them right.
-            levels = conn.execute(db.sql("inject_levels"), {"seed": seed, "n": round(rate * severe),
+            levels = conn.execute(db.sql("corrupt/levels"), {"seed": seed, "n": round(rate * severe),
                                                             "scheme": scheme, "run": run}).rowcount
-        flags = conn.execute(db.sql("inject_anomaly_flags"), {"seed": seed, "n": round(anomaly_rate * flagged),
+        flags = conn.execute(db.sql("corrupt/anomaly_flags"), {"seed": seed, "n": round(anomaly_rate * flagged),
                                                               "scheme": scheme, "run": run}).rowcount
     return InjectResult(run, scheme, rate, levels, flags)
 
@@ -63,7 +63,7 @@ def inject(url: str | None = None, *, rate: float = 0.03, scheme: str = "referen
 def _inject_callsite(conn, rate: float, seed: int, run: str) -> int:
     """Demote every line of pseudo-randomly chosen templates (INFO or worse) until ~rate of all lines."""
     from . import frames
-    from .templates import TemplateMasker
+    from .masking import TemplateMasker
 
     df = frames.read_frame(conn, "SELECT id, level, message FROM logintel.logs l WHERE level <> 'DEBUG' "
                                  "AND message IS NOT NULL AND NOT EXISTS "
@@ -95,19 +95,4 @@ def _inject_callsite(conn, rate: float, seed: int, run: str) -> int:
                            WHERE i.log_id = l.id AND i.injection_run = %s AND i.kind = 'level'""", (run,)).rowcount
 
 
-def detection_scores(url: str | None = None) -> dict:
-    """Precision / recall of the champion's findings against everything injected so far."""
-    url = url or db.database_url()
-    out: dict = {}
-    with db.connect(url) as conn:
-        for family, findings, injected, tp, exact in conn.execute(db.sql("detection_scores")):
-            precision = tp / findings if findings else (1.0 if not injected else 0.0)
-            recall = tp / injected if injected else None
-            f1 = (2 * precision * recall / (precision + recall)) if recall and precision else 0.0
-            out[family] = {"findings": findings, "injected": injected, "true_positives": tp,
-                           "exact_suggestions": exact, "precision": round(precision, 4),
-                           "recall": None if recall is None else round(recall, 4), "f1": round(f1, 4)}
-    return out
-
-
-__all__ = ["inject", "detection_scores", "SCHEMES"]
+__all__ = ["inject", "SCHEMES"]

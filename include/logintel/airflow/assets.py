@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-from .assets_base import asset_base
-from .config import get_settings
+from .asset_base import asset_base
+from ..settings import get_settings
 
 
 def _base() -> str:

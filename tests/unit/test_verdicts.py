@@ -2,9 +2,9 @@
 import numpy as np
 import pandas as pd
 
-from logintel import detect
+from logintel import verdicts
 
-P_COLS = [f"p_{lv}" for lv in detect.LEVELS]
+P_COLS = [f"p_{lv}" for lv in verdicts.LEVELS]
 
 
 def probs(key, **p):
@@ -23,7 +23,7 @@ def test_strong_majority_flags_the_minority():
                 ("Database connection failed to <*>", "INFO", 1)])
     tp = pd.DataFrame([probs("Database connection failed to <*>", ERROR=0.6, WARN=0.2, INFO=0.1, DEBUG=0.05,
                              FATAL=0.05)])
-    v = detect.level_verdicts(st, tp)
+    v = verdicts.level_verdicts(st, tp)
     assert len(v) == 1
     r = v.iloc[0]
     assert (r.level, r.kind, r.suggested_level) == ("INFO", "level_understated", "ERROR")
@@ -34,26 +34,26 @@ def test_strong_majority_flags_the_minority():
 def test_overstated_single_line():
     st = stats([("Cache hit for key <*>", "DEBUG", 200), ("Cache hit for key <*>", "ERROR", 1)])
     tp = pd.DataFrame([probs("Cache hit for key <*>", DEBUG=0.7, INFO=0.25, WARN=0.03, ERROR=0.01, FATAL=0.01)])
-    v = detect.level_verdicts(st, tp)
+    v = verdicts.level_verdicts(st, tp)
     assert v[["level", "kind", "suggested_level"]].values.tolist() == [["ERROR", "level_overstated", "DEBUG"]]
 
 
 def test_pure_templates_with_neutral_wording_give_nothing():
     st = stats([("a <*>", "INFO", 100), ("b <*>", "ERROR", 3), ("c", "WARN", 1)])
     tp = pd.DataFrame([probs("a <*>"), probs("b <*>"), probs("c")])
-    assert detect.level_verdicts(st, tp).empty
+    assert verdicts.level_verdicts(st, tp).empty
 
 
 def test_balanced_mix_resolves_towards_the_severe_level():
     """Demotions are the error hunted: a template seen 50 times at WARN makes its INFO lines suspect."""
     st = stats([("x <*>", "INFO", 50), ("x <*>", "WARN", 50)])
-    v = detect.level_verdicts(st, pd.DataFrame([probs("x <*>")]))
+    v = verdicts.level_verdicts(st, pd.DataFrame([probs("x <*>")]))
     assert v[["level", "kind", "suggested_level"]].values.tolist() == [["INFO", "level_understated", "WARN"]]
 
 
 def test_small_severe_minority_is_overstated():
     st = stats([("y <*>", "INFO", 200), ("y <*>", "ERROR", 2)])
-    v = detect.level_verdicts(st, pd.DataFrame([probs("y <*>", INFO=0.9, DEBUG=0.05, WARN=0.03, ERROR=0.01,
+    v = verdicts.level_verdicts(st, pd.DataFrame([probs("y <*>", INFO=0.9, DEBUG=0.05, WARN=0.03, ERROR=0.01,
                                                       FATAL=0.01)]))
     assert v[["level", "kind", "suggested_level"]].values.tolist() == [["ERROR", "level_overstated", "INFO"]]
 
@@ -62,9 +62,9 @@ def test_callsite_needs_overwhelming_wording():
     key = "Out of memory: killed process <*>"
     st = stats([(key, "DEBUG", 30)])
     weak = pd.DataFrame([probs(key, DEBUG=0.1, INFO=0.1, WARN=0.1, ERROR=0.3, FATAL=0.4)])
-    assert detect.level_verdicts(st, weak).empty
+    assert verdicts.level_verdicts(st, weak).empty
     strong = pd.DataFrame([probs(key, DEBUG=0.00002, INFO=0.0005, WARN=0.01, ERROR=0.05, FATAL=0.93948)])
-    v = detect.level_verdicts(st, strong)
+    v = verdicts.level_verdicts(st, strong)
     assert len(v) == 1
     r = v.iloc[0]
     assert (r.kind, r.suggested_level) == ("level_understated", "FATAL")
@@ -73,21 +73,21 @@ def test_callsite_needs_overwhelming_wording():
 
 def test_missing_probs_and_empty_input():
     st = stats([("k <*>", "WARN", 20), ("k <*>", "DEBUG", 1)])
-    v = detect.level_verdicts(st, None)
+    v = verdicts.level_verdicts(st, None)
     assert v[["level", "suggested_level"]].values.tolist() == [["DEBUG", "WARN"]]
-    assert list(detect.level_verdicts(stats([]), None).columns) == detect.VERDICT_COLUMNS
+    assert list(verdicts.level_verdicts(stats([]), None).columns) == verdicts.VERDICT_COLUMNS
 
 
 def test_posterior_rows_sum_to_one():
-    post = detect.level_posterior(np.array([[0, 3, 0, 1, 0], [0, 0, 0, 0, 5]]), np.full((2, 5), np.nan))
+    post = verdicts.level_posterior(np.array([[0, 3, 0, 1, 0], [0, 0, 0, 0, 5]]), np.full((2, 5), np.nan))
     assert np.allclose(post.sum(1), 1)
 
 
 def test_helpers_build_stats_and_probs():
     pred = pd.DataFrame({"template_key": ["a", "a", "b"], **{c: [0.2, 0.2, 0.2] for c in P_COLS}})
-    tp = detect.template_probs_from_predictions(pred)
+    tp = verdicts.template_probs_from_predictions(pred)
     assert tp.set_index("template_key")["n_total"].to_dict() == {"a": 2, "b": 1}
-    st = detect.template_stats(["a", "a", "b"], ["INFO", "INFO", "WARN"])
+    st = verdicts.template_stats(["a", "a", "b"], ["INFO", "INFO", "WARN"])
     assert sorted(st.itertuples(index=False, name=None)) == [("a", "INFO", 2), ("b", "WARN", 1)]
 
 
@@ -98,7 +98,7 @@ def test_anomaly_verdicts():
         "predicted_anomaly": [True, False, False, True, False],
         "anomaly_score": [0.97, 0.01, 0.4, 0.99, 0.1],
     })
-    v = detect.anomaly_verdicts(df)
+    v = verdicts.anomaly_verdicts(df)
     assert v["id"].tolist() == [1, 2]
     assert v["kind"].tolist() == ["missed_anomaly", "false_anomaly"]
     assert v["suggested"].tolist() == [True, False]

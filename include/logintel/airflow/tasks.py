@@ -9,7 +9,7 @@ import logging
 import os
 from pathlib import Path
 
-from .config import get_settings, mask_url
+from ..settings import get_settings, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def database_url() -> str:
     """The Logintel database for a task: env/AIRFLOW_CONN_LOGINTEL_DB, else the `logintel_db`
     connection from Airflow (through the Task SDK, never the ORM), else the embedded server."""
-    from . import db
+    from .. import db
 
     settings = get_settings()
     if settings.database_url:
@@ -36,7 +36,7 @@ def database_url() -> str:
 
 
 def prepare_database() -> dict:
-    from . import db
+    from .. import db
 
     url = database_url()
     applied = db.upgrade(url)
@@ -45,7 +45,7 @@ def prepare_database() -> dict:
 
 
 def ingest(paths: list[str] | None, service: str | None) -> dict:
-    from .ingest import ingest_paths, scan_landing
+    from ..ingest import ingest_paths, scan_landing
 
     files: list[Path] = []
     for raw in paths or [str(get_settings().landing_dir)]:
@@ -60,7 +60,7 @@ def ingest(paths: list[str] | None, service: str | None) -> dict:
 
 
 def validate_new_batches(run_key: str) -> dict:
-    from .quality.run import pending_batches, validate_batches
+    from ..quality.run import pending_batches, validate_batches
 
     url = database_url()
     batches = pending_batches(url)
@@ -73,7 +73,7 @@ def validate_new_batches(run_key: str) -> dict:
 
 
 def train(seed: int) -> dict:
-    from . import training
+    from .. import training
 
     result = training.train(database_url(), seed=seed)
     return {k: v for k, v in result.as_dict().items() if k != "metrics"} | {"macro_f1": _macro_f1(result.metrics)}
@@ -86,7 +86,7 @@ def _macro_f1(metrics: dict) -> float | None:
 
 
 def plan_scoring(run_key: str, partitions: int) -> list[dict]:
-    from . import scoring
+    from .. import scoring
 
     url = database_url()
     run_id = scoring.start_run(url, run_key)
@@ -96,14 +96,14 @@ def plan_scoring(run_key: str, partitions: int) -> list[dict]:
 
 
 def score_partition(lo: int, hi: int, run_id: int, chunk_size: int) -> dict:
-    from . import scoring
+    from .. import scoring
 
     result = scoring.score_partition(database_url(), lo, hi, run_id, chunk_size)
     return result.__dict__
 
 
 def finish_scoring(run_key: str, partitions: list[dict]) -> dict:
-    from . import scoring
+    from .. import scoring
 
     url = database_url()
     run_id = scoring.start_run(url, run_key)
@@ -112,18 +112,18 @@ def finish_scoring(run_key: str, partitions: list[dict]) -> dict:
 
 
 def record_findings(run_key: str, confidence: float) -> dict:
-    from . import findings
+    from .. import findings
 
     return findings.record_findings(database_url(), run_key, min_confidence=confidence).as_dict()
 
 
 def write_report() -> str:
-    from .report import write_report as write
+    from ..report import write_report as write
 
     return str(write(database_url()))
 
 
 def simulate_issues(rate: float, scheme: str, seed: int) -> dict:
-    from .inject import inject
+    from ..corrupt import inject
 
     return inject(database_url(), rate=rate, scheme=scheme, seed=seed).as_dict()

@@ -23,7 +23,7 @@ Ordinary ERROR/WARN lines outside episodes are *not* anomalies.  Records also ca
 ground-truth-only keys ``_template`` and ``_episode`` that writers never output.
 
 ``write_logs(records, path, fmt)`` writes jsonl / csv / log4j / python / syslog, gzip
-when the path ends in ``.gz``; see :mod:`logintel.simulate.writers`.
+when the path ends in ``.gz``; see :mod:`logintel.synthetic.writers`.
 """
 from .catalog import LEVELS, SERVICES, TEMPLATES, TEMPLATE_BY_ID, Template
 from .generator import EPISODE_KINDS, generate

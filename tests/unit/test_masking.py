@@ -1,5 +1,5 @@
 """Masker: what gets masked, what is kept, caching."""
-from logintel.templates import MAX_KEY_LEN, TemplateMasker, template_key
+from logintel.masking import MAX_KEY_LEN, TemplateMasker, template_key
 
 
 def test_masks_common_variables():

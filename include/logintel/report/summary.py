@@ -1,12 +1,12 @@
 """The summary `make demo` prints: counts, model metrics, findings, detection scores, where to look."""
 from __future__ import annotations
 
-from . import db
-from .config import get_settings
+from .. import db
+from ..settings import get_settings
 
 
 def collect(url: str) -> dict:
-    from .inject import detection_scores
+    from ..evaluate import detection_scores
 
     settings = get_settings()
     with db.connect(url) as conn:

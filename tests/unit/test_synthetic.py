@@ -1,4 +1,4 @@
-"""Unit tests for the synthetic log generator and writers (logintel.simulate)."""
+"""Unit tests for the synthetic log generator and writers (logintel.synthetic)."""
 from __future__ import annotations
 
 import collections
@@ -11,7 +11,7 @@ from itertools import islice
 
 import pytest
 
-from logintel.simulate import (
+from logintel.synthetic import (
     EPISODE_KINDS, FORMATS, LEVELS, SERVICES, SYSLOG_SEVERITY, TEMPLATE_BY_ID, TEMPLATES,
     generate, write_logs,
 )

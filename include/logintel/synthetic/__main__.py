@@ -1,4 +1,4 @@
-"""``python -m logintel.simulate -n 100000 -o logs.jsonl.gz [--fmt jsonl] [--days 7] [--seed 42]``"""
+"""``python -m logintel.synthetic -n 100000 -o logs.jsonl.gz [--fmt jsonl] [--days 7] [--seed 42]``"""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from . import FORMATS, generate, write_logs
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m logintel.simulate", description="Write synthetic logs.")
+    ap = argparse.ArgumentParser(prog="python -m logintel.synthetic", description="Write synthetic logs.")
     ap.add_argument("-n", "--n-logs", type=int, default=100_000)
     ap.add_argument("-o", "--out", type=Path, required=True, help="output path (.gz = gzip)")
     ap.add_argument("--fmt", choices=FORMATS, default="jsonl")

@@ -2,7 +2,7 @@
 and the message templates (each with its fixed "natural" level).
 
 Template text uses ``{slot}`` / ``{slot:arg}`` placeholders that are filled by the
-vectorised slot generators in :mod:`logintel.simulate.slots`.
+vectorised slot generators in :mod:`logintel.synthetic.slots`.
 
 Roles (``Template.role``):
   None      ordinary template

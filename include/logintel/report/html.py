@@ -21,8 +21,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import db
-from .config import get_settings, mask_url
+from .. import db
+from ..settings import get_settings, mask_url
 
 REPORT_NAME = "logintel_report.html"
 TOP_FINDINGS = 200
@@ -115,7 +115,7 @@ def safe_finalize(value: Any) -> Any:
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("logintel", "templates"),
+    env = Environment(loader=PackageLoader("logintel", "report"),
                       autoescape=True,  # the template is .html.j2: select_autoescape would miss it
                       finalize=safe_finalize, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
@@ -185,7 +185,7 @@ def metric_tables(metrics: Any) -> tuple[list[tuple[str, Any]], list[dict]]:
 
 def _detection(url: str) -> dict | None:
     try:
-        from .inject import detection_scores
+        from ..evaluate import detection_scores
     except ImportError:  # the simulator is optional
         return None
     return detection_scores(url)
@@ -195,21 +195,21 @@ def collect(url: str) -> dict:
     """Everything the report shows, read in one connection (plus detection scores)."""
     settings = get_settings()
     with db.connect(url) as conn:
-        champion = _one(conn, "report_champion")
+        champion = _one(conn, "report/champion")
         version = champion["version"] if champion else None
         scope = {"model_version": version}
         data = {
-            "ingest": _one(conn, "report_ingest_counts"),
-            "logs": _one(conn, "report_log_counts"),
+            "ingest": _one(conn, "report/ingest_counts"),
+            "logs": _one(conn, "report/log_counts"),
             "champion": champion,
-            "models": _rows(conn, "report_models", {"limit": MODELS}),
-            "by_kind": _rows(conn, "report_findings_by_kind", scope),
-            "by_hour": _rows(conn, "report_findings_by_hour", scope),
-            "level_matrix": _rows(conn, "report_level_matrix", scope),
-            "top": _rows(conn, "report_top_findings",
+            "models": _rows(conn, "report/models", {"limit": MODELS}),
+            "by_kind": _rows(conn, "report/findings_by_kind", scope),
+            "by_hour": _rows(conn, "report/findings_by_hour", scope),
+            "level_matrix": _rows(conn, "report/level_matrix", scope),
+            "top": _rows(conn, "report/top_findings",
                          {**scope, "kind": None, "limit": TOP_FINDINGS, "offset": 0}),
-            "dq_runs": _rows(conn, "report_dq_runs", {"limit": DQ_RUNS}),
-            "injected": bool(_one(conn, "report_injected_exists")["injected"]),
+            "dq_runs": _rows(conn, "report/dq_runs", {"limit": DQ_RUNS}),
+            "injected": bool(_one(conn, "report/injected_exists")["injected"]),
         }
     data["detection"] = _detection(url) if data["injected"] else None
     data["model_version"] = version

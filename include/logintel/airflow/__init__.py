@@ -1,0 +1,1 @@
+"""What only Airflow uses: assets, DAG defaults and the task functions the DAG files call."""
