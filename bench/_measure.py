@@ -25,10 +25,10 @@ WARM = {
     "ingest": ["logintel.ingest", "logintel.sources"],
     "quality": ["great_expectations", "sqlalchemy", "logintel.quality.run"],
     "inject": ["logintel.corrupt"],
-    "train": ["pandas", "sklearn", "logintel.model", "logintel.frames", "logintel.training"],
-    "score": ["pandas", "sklearn", "logintel.model", "logintel.frames", "logintel.scoring"],
-    "score_partition": ["pandas", "sklearn", "logintel.model", "logintel.frames", "logintel.scoring"],
-    "findings": ["pandas", "sklearn", "great_expectations", "logintel.model", "logintel.verdicts",
+    "train": ["pandas", "sklearn", "logintel.ml", "logintel.frames", "logintel.training"],
+    "score": ["pandas", "sklearn", "logintel.ml", "logintel.frames", "logintel.scoring"],
+    "score_partition": ["pandas", "sklearn", "logintel.ml", "logintel.frames", "logintel.scoring"],
+    "findings": ["pandas", "sklearn", "great_expectations", "logintel.ml", "logintel.verdicts",
                  "logintel.findings", "logintel.quality.run"],
     "replaced": ["sklearn.ensemble", "sklearn.feature_extraction.text", "psycopg"],
 }
@@ -91,9 +91,9 @@ def _inject(url, p):
 
 
 def _train(url, p):
-    from logintel.training import train
+    from logintel.training import train_and_register
 
-    r = train(url)
+    r = train_and_register(url)
     m = r.metrics or {}
     level = m.get("level", {}) if isinstance(m.get("level"), dict) else {}
     return {"n": p["logs"], "training_rows": m.get("training_rows"), "version": r.version, "status": r.status,
@@ -111,9 +111,9 @@ def _score(url, p):
 
 
 def _score_partition(url, p):
-    from logintel.scoring import score_partition
+    from logintel.scoring import ScoringRun, score_partition
 
-    r = score_partition(url, p["lo"], p["hi"], p["run_id"])
+    r = score_partition(url, ScoringRun.from_dict(p["run"]), p["lo"], p["hi"])
     return {"n": r.scored, "lo": r.lo, "hi": r.hi, "chunks": r.chunks}
 
 

@@ -138,14 +138,14 @@ def score_parallel(url: str, workers: int, run_key: str) -> dict:
     handles = [spawn("score_partition", url, {}) for _ in range(workers)]
     wait_ready(handles)  # imports are paid before the clock starts, as for the other stages
     t0 = time.perf_counter()
-    run_id = scoring.start_run(url, run_key)
-    parts = scoring.plan_partitions(url, workers)
+    run = scoring.start_run(url, run_key)
+    parts = scoring.plan_partitions(url, run, workers)
     plan_s = time.perf_counter() - t0
     for i, h in enumerate(handles):
         p = parts[i] if i < len(parts) else {"lo": 1, "hi": 0}
-        h.inq.put({"lo": p["lo"], "hi": p["hi"], "run_id": run_id})
+        h.inq.put({"lo": p["lo"], "hi": p["hi"], "run": run.as_dict()})
     outs = [finish(h) for h in handles]
-    scored = scoring.finish_run(url, run_id)
+    scored = scoring.finish_run(url, run)
     wall = time.perf_counter() - t0
     return {"workers": workers, "wall_s": wall, "plan_s": plan_s, "scored": int(scored),
             "logs_per_s": scored / wall if wall else None,

@@ -11,12 +11,14 @@ DOC = """
 ### Score logs and record findings
 Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
 
-1. **plan**: split the logs without a prediction from the champion into id-range partitions;
+1. **plan**: create the scoring run once (run id, champion version, artifact and its sha256:
+   passed to every later step through XCom, so a promotion mid-run changes nothing) and split
+   the logs without a prediction from that model into id-range partitions;
 2. **score_partition** (mapped, one task per partition, so Celery/Kubernetes workers share
    the work): read with COPY, mask each message to its template, score each template once,
    write `logintel.ml_predictions` with COPY into a staging table and one upsert per chunk;
-3. **findings**: template statistics and out-of-group model probabilities give level
-   verdicts; the GX suite `prediction_findings` validates `logintel.v_prediction_checks` and the
+3. **finish** closes the run; **findings**: template statistics and out-of-group model
+   probabilities of the run's model give level verdicts; the GX suite `prediction_findings` validates `logintel.v_prediction_checks` and the
    failing ids become `logintel.dq_findings` (unique per log, kind and model: re-runs add nothing);
 4. **report**: rebuilds the HTML report.
 
@@ -38,8 +40,8 @@ Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
                              description="Minimum confidence of a level finding."),
      })
 def log_scoring():
-    @task
-    def plan() -> list[dict]:
+    @task(multiple_outputs=True)
+    def plan() -> dict:
         from logintel.airflow import tasks
 
         ctx = get_current_context()
@@ -47,24 +49,23 @@ def log_scoring():
         return tasks.plan_scoring(ctx["run_id"], int(ctx["params"]["partitions"]))
 
     @task
-    def score_partition(part: dict) -> dict:
+    def score_partition(run: dict, part: dict) -> dict:
         from logintel.airflow import tasks
 
         chunk = int(get_current_context()["params"]["chunk_size"])
-        return tasks.score_partition(part["lo"], part["hi"], part["run_id"], chunk)
+        return tasks.score_partition(run, part, chunk)
 
     @task(outlets=[PREDICTIONS])
-    def finish(results) -> dict:
+    def finish(run: dict, results) -> dict:
         from logintel.airflow import tasks
 
-        return tasks.finish_scoring(get_current_context()["run_id"], list(results))
+        return tasks.finish_scoring(run, list(results))
 
     @task(outlets=[FINDINGS])
-    def findings() -> dict:
+    def findings(run: dict) -> dict:
         from logintel.airflow import tasks
 
-        ctx = get_current_context()
-        return tasks.record_findings(ctx["run_id"], float(ctx["params"]["confidence"]))
+        return tasks.record_findings(run, float(get_current_context()["params"]["confidence"]))
 
     @task
     def report() -> str:
@@ -72,8 +73,9 @@ def log_scoring():
 
         return tasks.write_report()
 
-    scored = score_partition.expand(part=plan())
-    finish(scored) >> findings() >> report()
+    planned = plan()
+    scored = score_partition.partial(run=planned["run"]).expand(part=planned["partitions"])
+    finish(planned["run"], scored) >> findings(planned["run"]) >> report()
 
 
 log_scoring()

@@ -26,7 +26,7 @@ def log_training():
         from logintel.airflow import tasks
 
         tasks.prepare_database()
-        return tasks.train(int(get_current_context()["params"]["seed"]))
+        return tasks.train_models(int(get_current_context()["params"]["seed"]))
 
     train_models()
 

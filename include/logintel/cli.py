@@ -95,17 +95,17 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files, or folders scann
            service: Optional[str] = typer.Option(None, help="Service for records that name none."),
            fmt: str = typer.Option("auto", "--format"), as_json: bool = typer.Option(False, "--json")) -> None:
     """Load log files (JSON lines, CSV, text formats, .gz) into PostgreSQL; bad records are quarantined."""
-    from .ingest import ingest_paths, scan_landing
+    from .ingest import ingest_sources
 
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(scan_landing(p))
-        elif p.exists():
-            files.append(p)
-        else:
-            raise typer.BadParameter(f"no such file or folder: {p}")
-    result = ingest_paths(files, default_service=service, fmt=fmt, url=_url())
+    try:
+        result = ingest_sources(paths, default_service=service, fmt=fmt, url=_url())
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if result is None:
+        console.print("no log files found: nothing to ingest")
+        if as_json:
+            _print_json({"batch_id": None, "read": 0, "loaded": 0, "duplicates": 0, "quarantined": 0})
+        return
     if as_json:
         _print_json(result.as_dict())
     else:
@@ -117,23 +117,21 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files, or folders scann
 @app.command()
 def quality(run_key: Optional[str] = typer.Option(None, help="Run key recorded in dq_runs (default: a new one).")) -> None:
     """Validate the logs of batches not checked yet with the GX quality suite."""
-    from .quality.run import pending_batches, validate_batches
+    from .quality.run import validate_new_batches
 
-    url = _url()
-    batches = pending_batches(url)
-    if not batches:
+    _, run = validate_new_batches(_url(), _run_key(run_key), get_settings().future_tolerance_minutes)
+    if run is None:
         console.print("no new batches to validate")
         return
-    run = validate_batches(url, batches, _run_key(run_key), get_settings().future_tolerance_minutes)
     _print_json(run.summary())
 
 
-@app.command()
-def train(seed: int = 0) -> None:
+@app.command("train")
+def train_cmd(seed: int = 0) -> None:
     """Train the level and anomaly models; promote the new version if it is not worse."""
     from . import training
 
-    result = training.train(_url(), seed=seed)
+    result = training.train_and_register(_url(), seed=seed)
     _print_json({k: v for k, v in result.as_dict().items()})
 
 

@@ -97,7 +97,7 @@ def detect_after_ingest(url: str, *, rate: float, scheme: str, seed: int, partit
     timings = {} if timings is None else timings
     timed = functools.partial(_timed, timings)
     injected = timed("inject", corrupt.inject, url, rate=rate, scheme=scheme, seed=seed)
-    trained = timed("train", training.train, url, seed=seed)
+    trained = timed("train", training.train_and_register, url, seed=seed)
     scored = timed("score", scoring.score_all, url, run_key=f"eval-{seed}", partitions=partitions)
     found = timed("findings", findings.record_findings, url, f"eval-{seed}")
     return {"injected": injected.as_dict(), "model": trained.version, "metrics": trained.metrics,

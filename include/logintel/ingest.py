@@ -99,15 +99,12 @@ def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, f
                     continue
                 seen_in_batch.add(sha)
                 _ingest_file(conn, path, sha, batch_id, default_service, fmt, result)
-            conn.execute(
-                """UPDATE logintel.ingest_batches SET status = 'done', finished_at = now(),
-                       read_count = %s, loaded_count = %s, duplicate_count = %s, quarantined_count = %s
-                   WHERE id = %s""",
-                (result.read, result.loaded, result.duplicates, result.quarantined, batch_id))
+            conn.execute(db.sql("ingest/finish_batch"), {
+                "batch_id": batch_id, "read": result.read, "loaded": result.loaded,
+                "duplicates": result.duplicates, "quarantined": result.quarantined})
     except BaseException:
         with db.transaction(url) as conn:
-            conn.execute("UPDATE logintel.ingest_batches SET status = 'failed', finished_at = now() WHERE id = %s",
-                         (batch_id,))
+            conn.execute(db.sql("ingest/fail_batch"), {"batch_id": batch_id})
         raise
     if result.loaded:
         with db.connect(url, autocommit=True) as conn:
@@ -125,16 +122,39 @@ def _ingest_file(conn: psycopg.Connection, path: Path, sha: str, batch_id: int,
                  _stage_rows(iter_records(path, fmt=fmt, default_service=default_service), source, tally))
     loaded = conn.execute(db.sql("ingest/merge"), {"batch_id": batch_id}).rowcount
     quarantined = conn.execute(db.sql("ingest/quarantine"), {"batch_id": batch_id}).rowcount
-    conn.execute(
-        """INSERT INTO logintel.ingested_files (sha256, path, size_bytes, batch_id, records)
-           VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING""",
-        (sha, source, path.stat().st_size, batch_id, tally["read"]))
+    conn.execute(db.sql("ingest/record_file"), {"sha256": sha, "path": source, "size_bytes": path.stat().st_size,
+                                                "batch_id": batch_id, "records": tally["read"]})
     result.files.append(source)
     result.read += tally["read"]
     result.loaded += loaded
     result.quarantined += quarantined
     # A record is a duplicate when an identical one (same key, or same quarantined raw line) is stored.
     result.duplicates += tally["read"] - loaded - quarantined
+
+
+def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """Files as given, folders scanned for log files (``scan_landing``); a path that does not
+    exist is an error (FileNotFoundError naming it), not an empty result."""
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(scan_landing(p))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {p}")
+    return files
+
+
+def ingest_sources(paths: Iterable[Path | str], *, url: str, default_service: str | None = None,
+                   fmt: str = "auto") -> BatchResult | None:
+    """The ingest service of the CLI and the DAG: expand folders, load the files as one batch;
+    None when there is nothing to load (no batch is opened)."""
+    files = expand_paths(paths)
+    if not files:
+        return None
+    return ingest_paths(files, default_service=default_service, fmt=fmt, url=url)
 
 
 def scan_landing(folder: Path) -> list[Path]:

@@ -13,15 +13,30 @@ from typing import Iterator
 
 import psycopg
 
-from . import db, training
+from . import db, registry
+from .registry import ModelRef
 from .settings import cpu_threads, get_settings
 
 log = logging.getLogger(__name__)
 PRED_COLUMNS = ["log_id", "template_key", "predicted_level", "confidence", "anomaly_score", "predicted_anomaly"]
 
 
-class NoChampionError(RuntimeError):
-    pass
+@dataclass(frozen=True)
+class ScoringRun:
+    """One scoring run: created once by the plan step, then handed to every partition and to the
+    finishing and findings steps (through XCom in the DAG), never looked up again."""
+
+    run_id: int
+    run_key: str
+    model: ModelRef
+
+    def as_dict(self) -> dict:
+        return {"run_id": self.run_id, "run_key": self.run_key, **self.model.as_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ScoringRun":
+        return cls(int(data["run_id"]), str(data["run_key"]),
+                   ModelRef(str(data["version"]), str(data["artifact_path"]), str(data["sha256"])))
 
 
 @dataclass
@@ -32,39 +47,30 @@ class PartitionResult:
     chunks: int
 
 
-def require_champion(url: str) -> tuple[str, str, str]:
-    champ = training.champion(url)
-    if champ is None:
-        raise NoChampionError("no champion model: run `logintel train` (or the log_training DAG) first")
-    return champ
+def start_run(url: str, run_key: str) -> ScoringRun:
+    """Create the run `run_key` with the champion; a run that exists already keeps its model."""
+    champion = registry.require_champion(url)
+    with db.transaction(url) as conn:
+        run_id, version = conn.execute(db.sql("scoring/start_run"),
+                                       {"run_key": run_key, "model_version": champion.version}).fetchone()
+        model = champion if version == champion.version else registry.model_ref(conn, version)
+    return ScoringRun(int(run_id), run_key, model)
 
 
-def plan_partitions(url: str, partitions: int) -> list[dict]:
-    version, _, _ = require_champion(url)
+def plan_partitions(url: str, run: ScoringRun, partitions: int) -> list[dict]:
+    """Id ranges of about equal numbers of logs the run's model has not scored yet."""
     with db.connect(url) as conn:
         rows = conn.execute(db.sql("scoring/partitions"),
-                            {"model_version": version, "partitions": max(1, int(partitions))}).fetchall()
+                            {"model_version": run.model.version, "partitions": max(1, int(partitions))}).fetchall()
     return [{"lo": int(lo), "hi": int(hi), "n": int(n)} for _, lo, hi, n in rows]
 
 
-def start_run(url: str, run_key: str) -> int:
-    version, _, _ = require_champion(url)
-    with db.transaction(url) as conn:
-        return conn.execute(
-            """INSERT INTO logintel.scoring_runs (run_key, model_version) VALUES (%s, %s)
-               ON CONFLICT (run_key) DO UPDATE SET model_version = EXCLUDED.model_version
-               RETURNING id""", (run_key, version)).fetchone()[0]
-
-
-def finish_run(url: str, run_id: int) -> int:
+def finish_run(url: str, run: ScoringRun) -> int:
     with db.connect(url, autocommit=True) as conn:
         # Fresh statistics: the findings queries join millions of new predictions.
         conn.execute("ANALYZE logintel.ml_predictions")
     with db.transaction(url) as conn:
-        return conn.execute(
-            """UPDATE logintel.scoring_runs r SET finished_at = now(),
-                   scored = (SELECT count(*) FROM logintel.ml_predictions p WHERE p.scoring_run_id = r.id)
-               WHERE id = %s RETURNING scored""", (run_id,)).fetchone()[0]
+        return conn.execute(db.sql("scoring/finish_run"), {"run_id": run.run_id}).fetchone()[0]
 
 
 def _rows(frame, preds):
@@ -88,9 +94,7 @@ def _write_chunk(conn, version: str, run_id: int, frame, preds) -> int:
     rows = list(_rows(frame, preds))
     try:
         with conn.transaction():  # a savepoint: the fallback keeps the chunk's transaction
-            with conn.cursor().copy(
-                    "COPY logintel.ml_predictions (log_id, template_key, predicted_level, confidence, anomaly_score, "
-                    "predicted_anomaly, model_version, scoring_run_id) FROM STDIN") as copy:
+            with conn.cursor().copy(db.sql("scoring/copy_predictions")) as copy:
                 for row in rows:
                     copy.write_row((*row, version, run_id))
         return len(rows)
@@ -134,18 +138,19 @@ def _read_ahead(url: str, ranges: Iterator[tuple[int, int]], version: str) -> It
             yield item
 
 
-def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | None = None) -> PartitionResult:
-    """Score the unscored logs with id in [lo, hi], chunk by chunk; each chunk is written in
-    one transaction, so a crash leaves whole chunks or nothing.
+def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int | None = None) -> PartitionResult:
+    """Score the logs with id in [lo, hi] the run's model has not scored, chunk by chunk; each
+    chunk is written in one transaction, so a crash leaves whole chunks or nothing.
 
     Chunks are aligned to multiples of the chunk size. Writing a chunk takes an advisory lock
     on (model version, chunk): a second run scoring the same logs at the same time waits,
     then hits the unique key and upserts the same rows instead (no duplicates either way).
     """
-    from . import model
+    from . import ml
 
-    version, path, sha = require_champion(url)
-    bundle = model.load(path, sha)  # raises ArtifactError naming the file before anything is written
+    version = run.model.version
+    # raises ArtifactError naming the file before anything is written
+    bundle = ml.load(run.model.artifact_path, run.model.sha256)
     chunk = int(chunk_size or get_settings().chunk_size)
     scored = chunks = 0
     with db.connect(url) as conn:
@@ -153,20 +158,19 @@ def score_partition(url: str, lo: int, hi: int, run_id: int, chunk_size: int | N
             if not len(frame):
                 continue
             with cpu_threads():
-                preds = model.predict(bundle, frame)
+                preds = ml.predict(bundle, frame)
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_chunk_lock(version, start // chunk),))
-                scored += _write_chunk(conn, version, run_id, frame, preds)
+                scored += _write_chunk(conn, version, run.run_id, frame, preds)
                 chunks += 1
     return PartitionResult(lo, hi, scored, chunks)
 
 
-def score_all(url: str | None = None, run_key: str = "manual", partitions: int = 1,
-              chunk_size: int | None = None) -> dict:
+def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size: int | None = None) -> dict:
     """Plan, score every partition in this process, and finish the run (the CLI's path)."""
-    url = url or db.database_url()
-    run_id = start_run(url, run_key)
-    parts = plan_partitions(url, partitions)
-    results = [score_partition(url, p["lo"], p["hi"], run_id, chunk_size) for p in parts]
-    finish_run(url, run_id)
-    return {"run_id": run_id, "partitions": len(parts), "scored": sum(r.scored for r in results)}
+    run = start_run(url, run_key)
+    parts = plan_partitions(url, run, partitions)
+    results = [score_partition(url, run, p["lo"], p["hi"], chunk_size) for p in parts]
+    finish_run(url, run)
+    return {"run_id": run.run_id, "model_version": run.model.version, "partitions": len(parts),
+            "scored": sum(r.scored for r in results)}

@@ -70,7 +70,7 @@ def test_restart_mid_scoring_fails_the_run_and_the_retry_completes(server, tmp_p
     path = tmp_path / "app.jsonl"
     n = write_logs(generate(6000, days=1, seed=9), path)
     ingest_paths([path], url=target)
-    training.train(target)
+    training.train_and_register(target)
 
     def count() -> int:
         try:

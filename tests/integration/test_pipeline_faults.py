@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from db_checks import partial_chunks
-from logintel import corrupt, findings, scoring, training
+from logintel import corrupt, findings, registry, scoring, training
 from logintel.ingest import ingest_paths
 from logintel.synthetic import generate, write_logs
 
@@ -32,7 +32,7 @@ def trained(module_db, tmp_path_factory):
     write_logs(generate(N_LOGS, days=1, seed=11), path)
     ingest_paths([path], url=module_db)
     corrupt.inject(module_db, rate=0.03, seed=2)
-    training.train(module_db)
+    training.train_and_register(module_db)
     return module_db
 
 
@@ -53,7 +53,7 @@ def _predictions(url: str) -> list[tuple]:
 
 
 def test_missing_or_tampered_artifact_is_a_clear_error_and_writes_nothing(clean, tmp_path):
-    version, path, sha = scoring.require_champion(clean)
+    version, path, sha = registry.require_champion(clean).as_dict().values()
     artifact = Path(path)
     original = artifact.read_bytes()
     try:
@@ -146,7 +146,7 @@ def test_sigkill_mid_write_then_rerun_gives_the_clean_result(clean, tmp_path):
 
 
 def test_training_on_a_sample_when_the_table_is_large(trained):
-    result = training.train(trained, seed=7, max_rows=1000)
+    result = training.train_and_register(trained, seed=7, max_rows=1000)
     assert result.metrics["training_rows"] <= 1000
     with psycopg.connect(trained) as conn:
         assert conn.execute("SELECT training_rows FROM logintel.model_versions WHERE version = %s",

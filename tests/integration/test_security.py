@@ -32,7 +32,7 @@ def test_password_never_appears_in_outputs(fresh_db, tmp_path, monkeypatch, capl
     caplog.set_level(logging.DEBUG)
     ingest_paths([path], url=url)
     validate_batches(url, pending_batches(url), "sec")
-    training.train(url)
+    training.train_and_register(url)
     scoring.score_all(url, run_key="sec")
     findings.record_findings(url, "sec")
     report = write_report(url)

@@ -45,37 +45,33 @@ def prepare_database() -> dict:
 
 
 def ingest(paths: list[str] | None, service: str | None) -> dict:
-    from ..ingest import ingest_paths, scan_landing
+    from ..ingest import ingest_sources
 
-    files: list[Path] = []
-    for raw in paths or [str(get_settings().landing_dir)]:
-        p = Path(raw)
-        files.extend(scan_landing(p) if p.is_dir() else [p])
-    if not files:
-        log.info("nothing to ingest in %s", paths)
+    landing = get_settings().landing_dir
+    sources = paths or ([str(landing)] if landing.exists() else [])
+    result = ingest_sources(sources, default_service=service, url=database_url())
+    if result is None:
+        log.info("nothing to ingest in %s", sources or landing)
         return {"batch_id": None, "read": 0, "loaded": 0, "duplicates": 0, "quarantined": 0}
-    result = ingest_paths(files, default_service=service, url=database_url())
     log.info("ingest batch %s: %s", result.batch_id, result.as_dict())
     return result.as_dict()
 
 
 def validate_new_batches(run_key: str) -> dict:
-    from ..quality.run import pending_batches, validate_batches
+    from ..quality.run import validate_new_batches as validate
 
-    url = database_url()
-    batches = pending_batches(url)
-    if not batches:
+    batches, run = validate(database_url(), run_key, get_settings().future_tolerance_minutes)
+    if run is None:
         return {"validated_batches": [], "success": True}
-    run = validate_batches(url, batches, run_key, get_settings().future_tolerance_minutes)
     if not run.success:  # a failed expectation is a recorded finding, not a failed task
         log.warning("quality suite found problems: %s", run.failed)
     return {"validated_batches": batches, **run.summary()}
 
 
-def train(seed: int) -> dict:
+def train_models(seed: int) -> dict:
     from .. import training
 
-    result = training.train(database_url(), seed=seed)
+    result = training.train_and_register(database_url(), seed=seed)
     return {k: v for k, v in result.as_dict().items() if k != "metrics"} | {"macro_f1": _macro_f1(result.metrics)}
 
 
@@ -85,36 +81,40 @@ def _macro_f1(metrics: dict) -> float | None:
     return None if value is None else float(value)
 
 
-def plan_scoring(run_key: str, partitions: int) -> list[dict]:
+def plan_scoring(run_key: str, partitions: int) -> dict:
+    """Create the scoring run once; its identity travels to every later step through XCom."""
     from .. import scoring
 
     url = database_url()
-    run_id = scoring.start_run(url, run_key)
-    parts = scoring.plan_partitions(url, partitions)
-    log.info("scoring run %s: %d partitions %s", run_id, len(parts), parts)
-    return [{"lo": p["lo"], "hi": p["hi"], "run_id": run_id} for p in parts]
+    run = scoring.start_run(url, run_key)
+    parts = scoring.plan_partitions(url, run, partitions)
+    log.info("scoring run %s with %s: %d partitions %s", run.run_id, run.model.version, len(parts), parts)
+    return {"run": run.as_dict(), "partitions": parts}
 
 
-def score_partition(lo: int, hi: int, run_id: int, chunk_size: int) -> dict:
+def score_partition(run: dict, part: dict, chunk_size: int) -> dict:
     from .. import scoring
 
-    result = scoring.score_partition(database_url(), lo, hi, run_id, chunk_size)
+    result = scoring.score_partition(database_url(), scoring.ScoringRun.from_dict(run), part["lo"], part["hi"],
+                                     chunk_size)
     return result.__dict__
 
 
-def finish_scoring(run_key: str, partitions: list[dict]) -> dict:
+def finish_scoring(run: dict, partitions: list[dict]) -> dict:
     from .. import scoring
 
-    url = database_url()
-    run_id = scoring.start_run(url, run_key)
-    scored = scoring.finish_run(url, run_id)
-    return {"run_id": run_id, "scored": scored, "partitions": len(partitions)}
+    scoring_run = scoring.ScoringRun.from_dict(run)
+    scored = scoring.finish_run(database_url(), scoring_run)
+    return {"run_id": scoring_run.run_id, "model_version": scoring_run.model.version, "scored": scored,
+            "partitions": len(partitions)}
 
 
-def record_findings(run_key: str, confidence: float) -> dict:
-    from .. import findings
+def record_findings(run: dict, confidence: float) -> dict:
+    from .. import findings, scoring
 
-    return findings.record_findings(database_url(), run_key, min_confidence=confidence).as_dict()
+    scoring_run = scoring.ScoringRun.from_dict(run)
+    return findings.record_findings(database_url(), scoring_run.run_key, min_confidence=confidence,
+                                    model=scoring_run.model).as_dict()
 
 
 def write_report() -> str:

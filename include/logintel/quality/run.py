@@ -114,6 +114,15 @@ def validate_batches(url: str, batch_ids: list[int], run_key: str, tolerance_min
     return run
 
 
+def validate_new_batches(url: str, run_key: str, tolerance_minutes: int = 10) -> tuple[list[int], SuiteRun | None]:
+    """The quality service of the CLI and the DAG: validate every batch not checked yet.
+    Returns (batch ids, the run), or ([], None) when there is nothing new."""
+    batches = pending_batches(url)
+    if not batches:
+        return [], None
+    return batches, validate_batches(url, batches, run_key, tolerance_minutes)
+
+
 def validate_findings(url: str, run_key: str) -> SuiteRun:
     """Validate the champion predictions view; failing ids are the findings."""
     import great_expectations as gx
@@ -130,4 +139,4 @@ def validate_findings(url: str, run_key: str) -> SuiteRun:
     return run
 
 
-__all__ = ["SuiteRun", "validate_batches", "validate_findings", "pending_batches"]
+__all__ = ["SuiteRun", "validate_batches", "validate_new_batches", "validate_findings", "pending_batches"]
