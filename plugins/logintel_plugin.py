@@ -31,14 +31,14 @@ from typing import Any, Callable
 
 from airflow.plugins_manager import AirflowPlugin
 
+from logintel.vocab import FINDING_KINDS as KINDS, REPORT_FILE  # tiny, import-free: cheap at plugin load
+
 log = logging.getLogger(__name__)
 
 URL_PREFIX = "/logintel"
 UI_DIR = Path(__file__).resolve().parent / "logintel_ui"
-KINDS = ("level_understated", "level_overstated", "missed_anomaly", "false_anomaly")
 MAX_LIMIT = 1000
 BIGINT_MAX = 2**63 - 1
-REPORT_NAME = "logintel_report.html"
 
 # Pages contain no script; images are inline. The Airflow UI frames them (same origin).
 PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -84,11 +84,11 @@ def create_app():
     from fastapi import Depends, FastAPI, HTTPException, Query, Request
     from fastapi import Path as PathParam
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import FileSystemLoader
 
     from logintel import db
+    from logintel.display import jinja_environment
     from logintel.settings import get_settings, mask_url
-    from logintel.report import fmt_number, fmt_ts, safe_finalize, truncate
 
     async def require_user(request: Request) -> Any:
         """Airflow's own authentication: the UI session cookie or a bearer JWT."""
@@ -102,9 +102,7 @@ def create_app():
     app = FastAPI(title="Logintel", version="1", dependencies=[Depends(require_user)],
                   description="Logintel findings: logs whose recorded level or anomaly flag looks wrong.")
 
-    env = Environment(loader=FileSystemLoader(str(UI_DIR)), autoescape=True, undefined=StrictUndefined,
-                      finalize=safe_finalize, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=fmt_number, ts=fmt_ts, trunc=truncate)
+    env = jinja_environment(FileSystemLoader(str(UI_DIR)))
 
     async def database_unavailable(request: Request, exc: psycopg.Error) -> JSONResponse:
         # Say what is wrong without leaking the URL's password (db.connect masks it) or the SQL.
@@ -124,10 +122,7 @@ def create_app():
             conn.read_only = True
             yield conn
 
-    def rows(conn, name: str, params: dict | None = None) -> list[dict]:
-        cur = conn.execute(db.sql(name), params or {})
-        cols = [c.name for c in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+    rows = db.query
 
     def scope_version(conn, model_version: str | None) -> str | None:
         """'champion' (default): the champion's version, or None (all) when there is none; 'all': None."""
@@ -158,7 +153,7 @@ def create_app():
                 "total": sum(r["findings"] for r in by_kind), "count": len(top), "findings": top}
 
     def report_path() -> Path:
-        return get_settings().reports_dir / REPORT_NAME
+        return get_settings().reports_dir / REPORT_FILE
 
     def data_docs_root() -> Path:
         return get_settings().gx_root / "gx" / "uncommitted" / "data_docs" / "local_site"

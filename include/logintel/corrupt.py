@@ -30,24 +30,20 @@ class InjectResult:
         return self.__dict__.copy()
 
 
-def inject(url: str | None = None, *, rate: float = 0.03, scheme: str = "reference", seed: int = 1,
+def inject(url: str, *, rate: float = 0.03, scheme: str = "reference", seed: int = 1,
            anomaly_rate: float | None = None, run: str | None = None) -> InjectResult:
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
     if not 0 <= rate <= 1:
         raise ValueError(f"rate must be between 0 and 1, got {rate}")
-    url = url or db.database_url()
     run = run or f"{scheme}-{rate}-{seed}"
     anomaly_rate = rate if anomaly_rate is None else anomaly_rate
     with db.transaction(url) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(7412003)")
-        done = conn.execute("SELECT count(*) FILTER (WHERE kind = 'level'), count(*) FILTER (WHERE kind <> 'level') "
-                            "FROM logintel.injected_issues WHERE injection_run = %s", (run,)).fetchone()
+        done = conn.execute(db.sql("corrupt/run_counts"), {"run": run}).fetchone()
         if done[0] or done[1]:
             return InjectResult(run, scheme, rate, done[0], done[1], already_done=True)
-        total, severe, flagged = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE level IN ('WARN', 'ERROR', 'FATAL')), "
-            "count(*) FILTER (WHERE is_anomaly) FROM logintel.logs").fetchone()
+        total, severe, flagged = conn.execute(db.sql("corrupt/log_counts")).fetchone()
         if scheme == "callsite":
             levels = _inject_callsite(conn, rate, seed, run)
         else:
@@ -65,9 +61,8 @@ def _inject_callsite(conn, rate: float, seed: int, run: str) -> int:
     from . import frames
     from .masking import TemplateMasker
 
-    df = frames.read_frame(conn, "SELECT id, level, message FROM logintel.logs l WHERE level <> 'DEBUG' "
-                                 "AND message IS NOT NULL AND NOT EXISTS "
-                                 "(SELECT 1 FROM logintel.injected_issues i WHERE i.log_id = l.id)", dtypes={"id": "int64", "level": "str", "message": "str"})
+    df = frames.read_frame(conn, db.sql("corrupt/callsite_candidates"),
+                           dtypes={"id": "int64", "level": "str", "message": "str"})
     total = conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0]
     if df.empty:
         return 0
@@ -91,8 +86,7 @@ def _inject_callsite(conn, rate: float, seed: int, run: str) -> int:
             for i, lvl in zip(pick["id"], pick["level"])]
     db.copy_rows(conn, "logintel.injected_issues",
                  ["log_id", "injection_run", "scheme", "kind", "original_level", "injected_level"], rows)
-    return conn.execute("""UPDATE logintel.logs l SET level = i.injected_level FROM logintel.injected_issues i
-                           WHERE i.log_id = l.id AND i.injection_run = %s AND i.kind = 'level'""", (run,)).rowcount
+    return conn.execute(db.sql("corrupt/apply_levels"), {"run": run}).rowcount
 
 
 __all__ = ["inject", "SCHEMES"]

@@ -58,8 +58,7 @@ def database_url(settings: Settings | None = None) -> str:
     return url
 
 
-def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
-    url = url or database_url()
+def connect(url: str, **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(url, connect_timeout=15, **kwargs)
     except psycopg.OperationalError as exc:
@@ -67,7 +66,7 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
 
 
 @contextmanager
-def transaction(url: str | None = None) -> Iterator[psycopg.Connection]:
+def transaction(url: str) -> Iterator[psycopg.Connection]:
     """One connection, one transaction: committed on success, rolled back on any error."""
     with connect(url) as conn:
         with conn.transaction():
@@ -81,15 +80,22 @@ def sql(name: str) -> str:
     return resources.files("logintel").joinpath("sql", *folders, f"{step}.sql").read_text()
 
 
+def query(conn: psycopg.Connection, name: str, params: dict | None = None) -> list[dict]:
+    """The rows of sql/<name>.sql as dicts (psycopg's dict_row)."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql(name), params or {}).fetchall()
+
+
 def migrations() -> list[tuple[str, str]]:
     folder = resources.files("logintel").joinpath("sql", "migrations")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     return [(n.removesuffix(".sql"), folder.joinpath(n).read_text()) for n in names]
 
 
-def upgrade(url: str | None = None) -> list[str]:
+def upgrade(url: str) -> list[str]:
     """Apply the migrations not applied yet; safe to run twice and concurrently."""
-    url = url or database_url()
     ensure_database(url)
     applied_now: list[str] = []
     with connect(url) as conn:

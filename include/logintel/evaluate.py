@@ -67,9 +67,8 @@ def drop_database(url: str) -> None:
             psycopg.sql.Identifier(db.database_name(url))))
 
 
-def detection_scores(url: str | None = None) -> dict:
+def detection_scores(url: str) -> dict:
     """Precision / recall of the champion's findings against everything injected so far."""
-    url = url or db.database_url()
     out: dict = {}
     with db.connect(url) as conn:
         for family, findings, injected, tp, exact in conn.execute(db.sql("evaluate/detection_scores")):

@@ -78,9 +78,8 @@ def _already_loaded(conn: psycopg.Connection, sha: str) -> bool:
 
 
 def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, fmt: str = "auto",
-                 url: str | None = None) -> BatchResult:
+                 url: str) -> BatchResult:
     """Load files as one batch. Files already loaded in full (same sha256) are skipped."""
-    url = url or db.database_url()
     paths = [Path(p).resolve() for p in paths]
     for p in paths:
         if not p.is_file():

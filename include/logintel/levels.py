@@ -8,8 +8,7 @@ knows a number is a severity (elsewhere "3" is just garbage).
 
 from __future__ import annotations
 
-LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-LEVEL_RANK = {"DEBUG": 0, "INFO": 1, "WARN": 2, "ERROR": 3, "FATAL": 4}
+from .vocab import LEVEL_RANK, LEVELS  # noqa: F401  (re-exported: parsers import them from here)
 
 _SPELLINGS: dict[str, tuple[str, ...]] = {
     "DEBUG": (

@@ -37,10 +37,11 @@ def data_extent(url: str) -> tuple[int, int]:
     return int(hi), int(n)
 
 
-def train_and_register(url: str | None = None, *, seed: int = 0, min_rows: int = 200, max_rows: int | None = None) -> TrainResult:
+def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
+                       max_rows: int | None = None) -> TrainResult:
+    """Train on the stored logs (at most max_rows of them), register the version, promote it if it is not worse."""
     from . import frames, ml
 
-    url = url or db.database_url()
     max_rows = int(max_rows or get_settings().train_max_rows)
     max_id, n_rows = data_extent(url)
     if n_rows < min_rows:

@@ -1,10 +1,8 @@
 """Decision rules: template statistics + out-of-group model probabilities -> findings.
 
-See :func:`level_verdicts` for the level rules and their thresholds, and
-:func:`anomaly_verdicts` for anomaly flags.  :func:`template_stats` and
-:func:`template_probs_from_predictions` build the two inputs of
-:func:`level_verdicts` from in-memory predictions (the pipeline does the same
-in SQL plus :func:`logintel.model.template_probabilities`).
+See :func:`level_verdicts` for the level rules and their thresholds. Its inputs come from
+SQL (``sql/findings/template_level_stats.sql``) and :func:`logintel.ml.template_probabilities`.
+The anomaly rule lives in SQL only: the view ``v_prediction_checks`` (migration 005).
 """
 
 from __future__ import annotations
@@ -12,35 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .levels import LEVEL_RANK, LEVELS
+from .vocab import LEVELS, PROB_COLUMNS
 
-__all__ = ["level_verdicts", "level_posterior", "anomaly_verdicts", "template_stats", "template_probs_from_predictions",
-           "VERDICT_COLUMNS", "ANOMALY_COLUMNS"]
+__all__ = ["level_verdicts", "level_posterior", "VERDICT_COLUMNS"]
 
-PROB_COLUMNS = [f"p_{lv}" for lv in LEVELS]
 VERDICT_COLUMNS = ["template_key", "level", "kind", "suggested_level", "confidence", "reason"]
-ANOMALY_COLUMNS = ["kind", "suggested", "confidence", "reason"]
 N_LEVELS = len(LEVELS)
 
 
 def _short(key: str, width: int = 80) -> str:
     key = str(key)
     return key if len(key) <= width else key[: width - 1] + "\u2026"
-
-
-def template_stats(template_keys, levels) -> pd.DataFrame:
-    """(template_key, level, n) over the given rows, like ``sql/findings/template_level_stats.sql``."""
-    frame = pd.DataFrame({"template_key": np.asarray(template_keys, dtype=object),
-                          "level": np.asarray(levels, dtype=object)})
-    return frame.groupby(["template_key", "level"], sort=False).size().rename("n").reset_index()
-
-
-def template_probs_from_predictions(pred: pd.DataFrame) -> pd.DataFrame:
-    """One row per template_key: mean p_* over its rows and n_total (what the SQL can do too)."""
-    g = pred.groupby("template_key", sort=False)
-    out = g[PROB_COLUMNS].mean()
-    out["n_total"] = g.size()
-    return out.reset_index()
 
 
 def _pivot(stats: pd.DataFrame):
@@ -61,10 +41,10 @@ def _probs_for(keys: np.ndarray, template_probs: pd.DataFrame | None) -> np.ndar
     tp = template_probs
     if tp["template_key"].duplicated().any():
         w = tp["n_total"].astype(float) if "n_total" in tp.columns else pd.Series(1.0, index=tp.index)
-        num = tp[PROB_COLUMNS].mul(w, axis=0).groupby(tp["template_key"]).sum()
+        num = tp[list(PROB_COLUMNS)].mul(w, axis=0).groupby(tp["template_key"]).sum()
         den = w.groupby(tp["template_key"]).sum()
         tp = num.div(den, axis=0).reset_index()
-    m = tp.set_index(tp["template_key"].astype(str))[PROB_COLUMNS]
+    m = tp.set_index(tp["template_key"].astype(str))[list(PROB_COLUMNS)]
     aligned = m.reindex(keys)
     return aligned.to_numpy(np.float64)
 
@@ -249,43 +229,3 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
                       f'{LEVELS[m]} (p={pm:.2f}, from a model never trained on this template)')
         rows.append((key, LEVELS[r], kind, LEVELS[m], float(wrong), reason))
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
-
-
-def anomaly_verdicts(df: pd.DataFrame, *, false_anomaly_below: float = 0.02) -> pd.DataFrame:
-    """Rows whose ``is_anomaly`` flag disagrees with the model.
-
-    ``df`` needs ``is_anomaly``, ``predicted_anomaly`` and ``anomaly_score``
-    (as returned by :func:`logintel.model.predict`, joined to the logs).
-
-    * ``missed_anomaly``: flag False but ``predicted_anomaly`` True (the model's
-      threshold was chosen out-of-fold for precision, see :mod:`logintel.model`).
-    * ``false_anomaly``: flag True, not predicted and ``anomaly_score`` below
-      ``false_anomaly_below`` (only when the model is nearly sure).
-
-    Returns a frame indexed like the matching rows of ``df`` with columns
-    ``kind, suggested, confidence, reason`` (plus ``id`` / ``template_key`` when present).
-    """
-    flag = df["is_anomaly"]
-    known = flag.notna().to_numpy()
-    f = np.zeros(len(df), dtype=bool)
-    f[known] = flag[known].astype(bool).to_numpy()
-    pred = df["predicted_anomaly"].astype(bool).to_numpy()
-    score = df["anomaly_score"].astype(float).to_numpy()
-    missed = known & ~f & pred
-    false = known & f & ~pred & (score < false_anomaly_below)
-    sel = missed | false
-    out = pd.DataFrame(index=df.index[sel])
-    for c in ("id", "template_key"):
-        if c in df.columns:
-            out[c] = df[c].to_numpy()[sel]
-    kind = np.where(missed[sel], "missed_anomaly", "false_anomaly")
-    out["kind"] = kind
-    out["suggested"] = missed[sel]
-    s = score[sel]
-    out["confidence"] = np.where(missed[sel], s, 1.0 - s)
-    out["reason"] = [
-        (f"not flagged, but the anomaly model scores it {v:.2f}" if k == "missed_anomaly"
-         else f"flagged, but the anomaly model scores it only {v:.3f}")
-        for k, v in zip(kind, s)
-    ]
-    return out

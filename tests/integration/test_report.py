@@ -14,7 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from logintel.report import display_text, metric_tables, safe_link, write_report
+from logintel.display import display_text, safe_link
+from logintel.report import write_report
+from logintel.report.data import metric_tables
 
 HOSTILE = "<script>alert(1)</script>'); DROP TABLE logs; --\x1b[31mred"
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)

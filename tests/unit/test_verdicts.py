@@ -81,26 +81,3 @@ def test_missing_probs_and_empty_input():
 def test_posterior_rows_sum_to_one():
     post = verdicts.level_posterior(np.array([[0, 3, 0, 1, 0], [0, 0, 0, 0, 5]]), np.full((2, 5), np.nan))
     assert np.allclose(post.sum(1), 1)
-
-
-def test_helpers_build_stats_and_probs():
-    pred = pd.DataFrame({"template_key": ["a", "a", "b"], **{c: [0.2, 0.2, 0.2] for c in P_COLS}})
-    tp = verdicts.template_probs_from_predictions(pred)
-    assert tp.set_index("template_key")["n_total"].to_dict() == {"a": 2, "b": 1}
-    st = verdicts.template_stats(["a", "a", "b"], ["INFO", "INFO", "WARN"])
-    assert sorted(st.itertuples(index=False, name=None)) == [("a", "INFO", 2), ("b", "WARN", 1)]
-
-
-def test_anomaly_verdicts():
-    df = pd.DataFrame({
-        "id": [1, 2, 3, 4, 5],
-        "is_anomaly": pd.array([False, True, True, None, False], dtype="boolean"),
-        "predicted_anomaly": [True, False, False, True, False],
-        "anomaly_score": [0.97, 0.01, 0.4, 0.99, 0.1],
-    })
-    v = verdicts.anomaly_verdicts(df)
-    assert v["id"].tolist() == [1, 2]
-    assert v["kind"].tolist() == ["missed_anomaly", "false_anomaly"]
-    assert v["suggested"].tolist() == [True, False]
-    assert np.allclose(v["confidence"], [0.97, 0.99])
-    assert all(isinstance(r, str) and r for r in v["reason"])

@@ -76,14 +76,9 @@ def _collect(result, id_column: str | None) -> tuple[bool, dict, list[dict], dic
 
 def _record(url: str, run: SuiteRun, batch_ref: str) -> None:
     with db.transaction(url) as conn:
-        conn.execute(
-            """INSERT INTO logintel.dq_runs (run_key, suite, batch_ref, success, statistics, results, data_docs_path)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (suite, run_key) DO UPDATE SET success = EXCLUDED.success,
-                   statistics = EXCLUDED.statistics, results = EXCLUDED.results,
-                   data_docs_path = EXCLUDED.data_docs_path, validated_at = now(), batch_ref = EXCLUDED.batch_ref""",
-            (run.run_key, run.suite, batch_ref, run.success, json.dumps(run.statistics),
-             json.dumps(run.failed), run.data_docs))
+        conn.execute(db.sql("quality/record_run"), {
+            "run_key": run.run_key, "suite": run.suite, "batch_ref": batch_ref, "success": run.success,
+            "statistics": json.dumps(run.statistics), "results": json.dumps(run.failed), "data_docs": run.data_docs})
 
 
 def pending_batches(url: str) -> list[int]:

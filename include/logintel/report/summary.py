@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import db
 from ..settings import get_settings
+from ..vocab import REPORT_FILE
 
 
 def collect(url: str) -> dict:
@@ -10,31 +11,20 @@ def collect(url: str) -> dict:
 
     settings = get_settings()
     with db.connect(url) as conn:
-        counts = conn.execute(
-            """SELECT coalesce(sum(read_count), 0), coalesce(sum(loaded_count), 0),
-                      coalesce(sum(duplicate_count), 0), coalesce(sum(quarantined_count), 0), count(*)
-               FROM logintel.ingest_batches WHERE status = 'done'""").fetchone()
-        logs = conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0]
-        champ = conn.execute("SELECT version, metrics, decision FROM logintel.model_versions "
-                             "WHERE status = 'champion'").fetchone()
-        by_kind = dict(conn.execute(
-            """SELECT f.kind, count(*) FROM logintel.dq_findings f
-               JOIN logintel.model_versions m ON m.version = f.model_version AND m.status = 'champion'
-               GROUP BY f.kind ORDER BY f.kind""").fetchall())
-        dq = conn.execute("""SELECT suite, success, statistics, data_docs_path FROM logintel.dq_runs
-                             ORDER BY validated_at DESC LIMIT 2""").fetchall()
-        injected = conn.execute("SELECT count(*) FROM logintel.injected_issues").fetchone()[0]
-    docs = next((r[3] for r in dq if r[3]), None)
+        counts = db.query(conn, "summary/ingest_totals")[0]
+        overview = db.query(conn, "summary/overview")[0]
+        by_kind = {r["kind"]: r["n"] for r in db.query(conn, "summary/findings_by_kind")}
+        dq = db.query(conn, "summary/latest_dq_runs")
+    docs = next((r["data_docs_path"] for r in dq if r["data_docs_path"]), None)
     return {
-        "logs_stored": logs,
-        "ingest": {"batches": counts[4], "read": counts[0], "loaded": counts[1], "duplicates": counts[2],
-                   "quarantined": counts[3]},
-        "model": {"version": champ[0], "metrics": champ[1], "decision": champ[2]} if champ else None,
+        "logs_stored": overview["logs"],
+        "ingest": {k: counts[k] for k in ("batches", "read", "loaded", "duplicates", "quarantined")},
+        "model": ({k: overview[k] for k in ("version", "metrics", "decision")} if overview["version"] else None),
         "findings_by_kind": by_kind,
-        "detection": detection_scores(url) if injected else None,
-        "quality_runs": [{"suite": r[0], "success": r[1], "statistics": r[2]} for r in dq],
+        "detection": detection_scores(url) if overview["injected"] else None,
+        "quality_runs": [{"suite": r["suite"], "success": r["success"], "statistics": r["statistics"]} for r in dq],
         "data_docs": docs,
-        "report": str(settings.reports_dir / "logintel_report.html"),
+        "report": str(settings.reports_dir / REPORT_FILE),
     }
 
 

@@ -1,0 +1,62 @@
+"""The rules whose only home is SQL, checked on a real PostgreSQL: the anomaly rule of
+`v_prediction_checks`, the findings scope, and the template statistics behind level verdicts."""
+from __future__ import annotations
+
+import json
+
+from logintel import db
+
+
+def _setup(conn) -> None:
+    batch = conn.execute("INSERT INTO logintel.ingest_batches (status) VALUES ('running') RETURNING id").fetchone()[0]
+    rows = [  # id, level, is_anomaly, service, message
+        (1, "INFO", False, "api", "a"), (2, "ERROR", True, "api", "b"), (3, "ERROR", True, "api", "b"),
+        (4, "WARN", None, "db", "c"), (5, "INFO", False, "db", "a"), (6, "INFO", True, "db", "a"),
+    ]
+    for i, level, flag, svc, msg in rows:
+        conn.execute("""INSERT INTO logintel.logs (id, ts, service, source, source_line, level, message, is_anomaly,
+                            ingest_batch_id, dedupe_key)
+                        VALUES (%s, now(), %s, 'test', %s, %s, %s, %s, %s, md5(%s::text)::uuid)""",
+                     (i, svc, i, level, msg, flag, batch, i))
+    for version, status in (("m1", "champion"), ("m2", "candidate")):
+        conn.execute("""INSERT INTO logintel.model_versions (version, algorithm, params, training_rows, max_log_id,
+                            artifact_path, artifact_sha256, status)
+                        VALUES (%s, 'test', %s, 6, 6, '/nowhere', '0', %s)""",
+                     (version, json.dumps({"false_anomaly_below": 0.02}), status))
+    preds = [  # log_id, template_key, predicted_anomaly, anomaly_score
+        (1, "a", True, 0.97),   # unflagged, predicted: missed_anomaly
+        (2, "b", False, 0.01),  # flagged, not predicted, score below 0.02: false_anomaly
+        (3, "b", False, 0.40),  # flagged, not predicted, but not sure enough: nothing
+        (4, "c", True, 0.99),   # flag unknown: nothing
+        (5, "a", False, 0.10),  # agrees: nothing
+        (6, "a", True, 0.90),   # agrees: nothing
+    ]
+    for version in ("m1", "m2"):
+        for log_id, key, pred, score in preds:
+            conn.execute("""INSERT INTO logintel.ml_predictions (log_id, model_version, template_key, predicted_level,
+                                confidence, anomaly_score, predicted_anomaly)
+                            VALUES (%s, %s, %s, 'INFO', 0.9, %s, %s)""", (log_id, version, key, score, pred))
+
+
+def test_anomaly_rule_and_scope_in_sql(fresh_db):
+    with db.transaction(fresh_db) as conn:
+        _setup(conn)
+        assert conn.execute("SELECT count(*) FROM logintel.v_prediction_checks").fetchone()[0] == 0  # no scope yet
+        conn.execute(db.sql("findings/set_scope"), {"model_version": "m2"})
+        conn.execute(db.sql("findings/set_scope"), {"model_version": "m2"})  # idempotent
+        rows = conn.execute("SELECT id, model_version, anomaly_issue FROM logintel.v_prediction_checks "
+                            "ORDER BY id").fetchall()
+        # the scope, not the champion, decides which version is judged
+        assert {r[1] for r in rows} == {"m2"} and len(rows) == 6
+        assert [(r[0], r[2]) for r in rows if r[2]] == [(1, "missed_anomaly"), (2, "false_anomaly")]
+        conn.execute(db.sql("findings/set_scope"), {"model_version": "m1"})
+        assert conn.execute("SELECT count(*) FROM logintel.findings_scope").fetchone()[0] == 1
+        assert {r[0] for r in conn.execute("SELECT model_version FROM logintel.v_prediction_checks")} == {"m1"}
+
+
+def test_template_level_stats_in_sql(fresh_db):
+    with db.transaction(fresh_db) as conn:
+        _setup(conn)
+        stats = conn.execute(db.sql("findings/template_level_stats"), {"model_version": "m1"}).fetchall()
+    # (template, level, lines, most common service)
+    assert sorted(stats) == [("a", "INFO", 3, "db"), ("b", "ERROR", 2, "api"), ("c", "WARN", 1, "db")]
