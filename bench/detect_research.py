@@ -49,8 +49,10 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "include"))
+sys.path.insert(0, str(REPO))  # for tests.support (the pandas copy of the bucket SQL)
 
-from logintel import model, verdicts as rules  # noqa: E402
+from logintel import ml, verdicts as rules  # noqa: E402
+from tests.support.buckets import add_bucket_columns  # noqa: E402
 from logintel.masking import TemplateMasker, template_key  # noqa: E402
 
 import inmemory_rules  # noqa: E402  (bench/ is on sys.path when this script runs)
@@ -58,7 +60,7 @@ import inmemory_rules  # noqa: E402  (bench/ is on sys.path when this script run
 LOGHUB = REPO.parent / "shared" / "data" / "loghub"
 SYSTEMS = ("HDFS", "Hadoop", "Zookeeper", "OpenStack", "Apache", "Spark")
 LEVEL_MAP = {"notice": "INFO", "error": "ERROR", "WARNING": "WARN", "warn": "WARN", "info": "INFO"}
-LEVELS = model.LEVELS
+LEVELS = ml.LEVELS
 RANK = {lv: i for i, lv in enumerate(LEVELS)}
 DEMOTE1 = {"FATAL": "ERROR", "ERROR": "WARN", "WARN": "INFO", "INFO": "DEBUG"}
 
@@ -185,15 +187,15 @@ def clear_flags(df: pd.DataFrame, rate: float, seed: int) -> tuple[pd.DataFrame,
 
 def run_pipeline(df: pd.DataFrame, seed: int = 0, verdict_kwargs: dict | None = None):
     """Production path in memory; returns (findings per row, verdicts, pred, metrics, bundle)."""
-    dfb = model.add_bucket_columns(df)
-    bundle, metrics = model.train(dfb.drop(columns=["_event"], errors="ignore"), seed=seed)
-    pred = model.predict(bundle, dfb.drop(columns=["_event"], errors="ignore"))
+    dfb = add_bucket_columns(df)
+    bundle, metrics = ml.train(dfb.drop(columns=["_event"], errors="ignore"), seed=seed)
+    pred = ml.predict(bundle, dfb.drop(columns=["_event"], errors="ignore"))
     stats = inmemory_rules.template_stats(pred["template_key"], dfb["level"])
     # as findings.compute_verdicts does: the most common service of each template
     svc = (pd.DataFrame({"template_key": pred["template_key"], "service": dfb["service"]})
            .groupby("template_key")["service"].agg(lambda s: s.value_counts().index[0]))
     stats["service"] = stats["template_key"].map(svc)
-    probs = model.template_probabilities(bundle, stats.drop_duplicates("template_key"))
+    probs = ml.template_probabilities(bundle, stats.drop_duplicates("template_key"))
     verdicts = rules.level_verdicts(stats, probs, **(verdict_kwargs or {}))
     rows = pd.DataFrame({"template_key": pred["template_key"].to_numpy(), "level": dfb["level"].to_numpy()})
     merged = rows.merge(verdicts, on=["template_key", "level"], how="left")
@@ -362,23 +364,23 @@ def speed_report(n_rows: int = 1_000_000, n_templates: int = 3000) -> None:
           f"{len(set(msgs)):,} distinct messages")
     import logintel.masking as T
     t = time.perf_counter()
-    dfb = model.add_bucket_columns(df)
+    dfb = add_bucket_columns(df)
     print(f"add_bucket_columns: {time.perf_counter() - t:.1f}s")
     T._TOKEN_CACHE.clear()
-    model._MASKER.clear()
+    ml.features._MASKER.clear()
     t = time.perf_counter()
-    bundle, metrics = model.train(dfb, seed=0)
+    bundle, metrics = ml.train(dfb, seed=0)
     print(f"train: {time.perf_counter() - t:.1f}s  timings={metrics['timings']}")
     for label, clear in (("cold masker", True), ("warm masker", False)):
         if clear:
             T._TOKEN_CACHE.clear()
-            model._MASKER.clear()
+            ml.features._MASKER.clear()
         t = time.perf_counter()
-        pred = model.predict(bundle, dfb)
+        pred = ml.predict(bundle, dfb)
         dt = time.perf_counter() - t
         print(f"predict ({label}): {dt:.1f}s = {n_rows / dt:,.0f} rows/s")
     t = time.perf_counter()
-    pred = model.predict(bundle, dfb.assign(template_key=pred["template_key"]))
+    pred = ml.predict(bundle, dfb.assign(template_key=pred["template_key"]))
     dt = time.perf_counter() - t
     print(f"predict (template_key given): {dt:.1f}s = {n_rows / dt:,.0f} rows/s")
 

@@ -24,10 +24,10 @@ def anomaly_verdicts(df: pd.DataFrame, *, false_anomaly_below: float = 0.02) -> 
     """Rows whose ``is_anomaly`` flag disagrees with the model.
 
     ``df`` needs ``is_anomaly``, ``predicted_anomaly`` and ``anomaly_score``
-    (as returned by :func:`logintel.model.predict`, joined to the logs).
+    (as returned by :func:`logintel.ml.predict`, joined to the logs).
 
     * ``missed_anomaly``: flag False but ``predicted_anomaly`` True (the model's
-      threshold was chosen out-of-fold for precision, see :mod:`logintel.model`).
+      threshold was chosen out-of-fold for precision, see :mod:`logintel.ml.anomaly_model`).
     * ``false_anomaly``: flag True, not predicted and ``anomaly_score`` below
       ``false_anomaly_below`` (only when the model is nearly sure).
 

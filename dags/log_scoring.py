@@ -11,9 +11,9 @@ DOC = """
 ### Score logs and record findings
 Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
 
-1. **plan**: create the scoring run once (run id, champion version, artifact and its sha256:
-   passed to every later step through XCom, so a promotion mid-run changes nothing) and split
-   the logs without a prediction from that model into id-range partitions;
+1. **plan** creates the scoring run once (run id, champion version, artifact and its sha256:
+   passed to every later step through XCom, so a promotion mid-run changes nothing);
+   **partitions** splits the logs without a prediction from that model into id ranges;
 2. **score_partition** (mapped, one task per partition, so Celery/Kubernetes workers share
    the work): read with COPY, mask each message to its template, score each template once,
    write `logintel.ml_predictions` with COPY into a staging table and one upsert per chunk;
@@ -40,13 +40,19 @@ Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
                              description="Minimum confidence of a level finding."),
      })
 def log_scoring():
-    @task(multiple_outputs=True)
+    @task
     def plan() -> dict:
         from logintel.airflow import tasks
 
         ctx = get_current_context()
         tasks.prepare_database()
-        return tasks.plan_scoring(ctx["run_id"], int(ctx["params"]["partitions"]))
+        return tasks.start_scoring_run(ctx["run_id"])
+
+    @task
+    def partitions(run: dict) -> list[dict]:
+        from logintel.airflow import tasks
+
+        return tasks.plan_partitions(run, int(get_current_context()["params"]["partitions"]))
 
     @task
     def score_partition(run: dict, part: dict) -> dict:
@@ -73,9 +79,9 @@ def log_scoring():
 
         return tasks.write_report()
 
-    planned = plan()
-    scored = score_partition.partial(run=planned["run"]).expand(part=planned["partitions"])
-    finish(planned["run"], scored) >> findings(planned["run"]) >> report()
+    run = plan()
+    scored = score_partition.partial(run=run).expand(part=partitions(run))
+    finish(run, scored) >> findings(run) >> report()
 
 
 log_scoring()

@@ -18,13 +18,13 @@ psycopg and the Logintel library are imported when the first request arrives.
 Access: the endpoints require the Airflow login (the UI's `_token` cookie or an
 `Authorization: Bearer` JWT, checked by Airflow's own `get_user`), because log messages can
 be sensitive. Set LOGINTEL_PLUGIN_AUTH=off to open them (local development, tests).
-The database is the one of `logintel.db.database_url()` (LOGINTEL_DATABASE_URL or
-AIRFLOW_CONN_LOGINTEL_DB); connections are read-only.
+The database is LOGINTEL_DATABASE_URL, else the Airflow connection `logintel_db` (read through
+the Task SDK: `logintel.airflow.connection.database_url()`), resolved once, on the first request
+that needs it; never an embedded server. Connections are read-only.
 """
 # No `from __future__ import annotations`: FastAPI resolves the endpoints' annotations from
 # the module globals then, and Request & co. are imported inside create_app().
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -50,7 +50,10 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-
 
 
 def auth_enabled() -> bool:
-    return os.environ.get("LOGINTEL_PLUGIN_AUTH", "on").strip().lower() not in ("off", "false", "0", "no")
+    """LOGINTEL_PLUGIN_AUTH (default on; off/false/0/no opens the endpoints)."""
+    from logintel.settings import get_settings  # import-light, like this module
+
+    return get_settings().plugin_auth
 
 
 class LazyASGIApp:
@@ -87,6 +90,7 @@ def create_app():
     from jinja2 import FileSystemLoader
 
     from logintel import db
+    from logintel.airflow.connection import DatabaseNotConfigured, database_url
     from logintel.display import jinja_environment
     from logintel.settings import get_settings, mask_url
 
@@ -116,9 +120,22 @@ def create_app():
     for error in (psycopg.OperationalError, psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
         app.add_exception_handler(error, database_unavailable)
 
+    async def database_not_configured(request: Request, exc: DatabaseNotConfigured) -> JSONResponse:
+        log.warning("logintel plugin: %s", exc)
+        return JSONResponse({"detail": "the Logintel database is not configured: set LOGINTEL_DATABASE_URL "
+                                       "or the Airflow connection logintel_db"}, status_code=503)
+
+    app.add_exception_handler(DatabaseNotConfigured, database_not_configured)
+    resolved: list[str] = []  # the database URL, resolved once (at the edge) and passed down
+
+    def database() -> str:
+        if not resolved:
+            resolved.append(database_url())
+        return resolved[0]
+
     @contextmanager
     def session():
-        with db.connect(db.database_url()) as conn:
+        with db.connect(database()) as conn:
             conn.read_only = True
             yield conn
 
@@ -165,7 +182,7 @@ def create_app():
         html = env.get_template("findings.html.j2").render(
             **data, kinds=KINDS, has_report=report_path().is_file(),
             has_data_docs=(data_docs_root() / "index.html").is_file(),
-            database=mask_url(db.database_url()), selected_model=model_version or "champion")
+            database=mask_url(database()), selected_model=model_version or "champion")
         return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS})
 
     @app.get("/report", response_class=HTMLResponse, summary="The Logintel HTML report")

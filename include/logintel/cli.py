@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -81,12 +82,16 @@ def db_stop() -> None:
 def generate(logs: int = typer.Option(100_000, "--logs", min=1), days: float = typer.Option(7.0, min=0.01),
              out_path: Path = typer.Option(..., "--out", help="File to write (.gz to compress)."),
              fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv, log4j, python or syslog."),
-             seed: int = 42) -> None:
+             seed: int = 42,
+             start: Optional[datetime] = typer.Option(
+                 None, formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+                 help="Time of the first log (UTC unless an offset is given). Default: now minus --days, "
+                      "to the minute. Give it for output that is the same whenever it runs.")) -> None:
     """Write realistic synthetic logs with anomaly episodes flagged as ground truth."""
     from .synthetic import generate as gen, write_logs
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    n = write_logs(gen(logs, days=days, seed=seed), out_path, fmt=fmt)
+    n = write_logs(gen(logs, days=days, seed=seed, start=start), out_path, fmt=fmt)
     console.print(f"wrote {n:,} logs to {out_path}")
 
 

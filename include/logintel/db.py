@@ -48,7 +48,7 @@ def server_url(settings: Settings | None = None) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
         from . import embedded
-    return embedded.start(settings.pgdata, settings.embedded_port)
+    return embedded.start(settings.pgdata, settings.embedded_port, pinned=settings.embedded_port_pinned)
 
 
 def database_url(settings: Settings | None = None) -> str:
@@ -86,6 +86,12 @@ def query(conn: psycopg.Connection, name: str, params: dict | None = None) -> li
 
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql(name), params or {}).fetchall()
+
+
+def query_one(conn: psycopg.Connection, name: str, params: dict | None = None) -> dict | None:
+    """The first row of sql/<name>.sql as a dict, or None."""
+    rows = query(conn, name, params)
+    return rows[0] if rows else None
 
 
 def migrations() -> list[tuple[str, str]]:

@@ -102,8 +102,10 @@ def running_port(pgdata: Path) -> int | None:
     return int(lines[3]) if len(lines) > 3 else None
 
 
-def start(pgdata: Path, port: int) -> str:
-    """Start the server if needed; return the URL of its `postgres` database."""
+def start(pgdata: Path, port: int, pinned: bool = False) -> str:
+    """Start the server if needed; return the URL of its `postgres` database.
+
+    `pinned` (LOGINTEL_EMBEDDED_PORT was set): a busy port is an error, not a reason to move."""
     pgdata.mkdir(parents=True, exist_ok=True)
     pgdata.chmod(0o700)
     user = _prepare_permissions(pgdata)
@@ -113,7 +115,7 @@ def start(pgdata: Path, port: int) -> str:
     current = running_port(pgdata)
     if current is None:
         if _port_open(port):
-            if os.environ.get("LOGINTEL_EMBEDDED_PORT"):
+            if pinned:
                 raise EmbeddedError(
                     f"port {port} on 127.0.0.1 (LOGINTEL_EMBEDDED_PORT) is taken by another program; "
                     "choose a free port, or set LOGINTEL_DATABASE_URL to use your own server")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import tempfile
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import psycopg
 
 from . import db
+from .settings import overridden
 
 
 @contextmanager
@@ -36,17 +36,10 @@ def scratch_dirs(keep: bool = False):
     """Models and GX output of an evaluation go to a temporary folder, not the project's
     (kept with keep=True, e.g. when the database that points at the artifacts is kept)."""
     tmp = Path(tempfile.mkdtemp(prefix="logintel-eval-"))
-    saved = {k: os.environ.get(k) for k in ("LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT")}
-    os.environ["LOGINTEL_MODELS_DIR"] = str(tmp / "models")
-    os.environ["LOGINTEL_GX_ROOT"] = str(tmp)
     try:
-        yield tmp
+        with overridden(models_dir=tmp / "models", gx_root=tmp):  # this context only; the environment stays as it is
+            yield tmp
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -6,7 +6,7 @@ URLs, e-mail addresses, short quoted values and values with units
 (``3200ms``, ``12.5MB``) become ``<*>``; whitespace is collapsed and the key is
 capped at :data:`MAX_KEY_LEN` characters.  Lines written by the same logging
 call site get the same key, which is what the template-consistency rules in
-:mod:`logintel.verdicts` and the level model in :mod:`logintel.model` group by.
+:mod:`logintel.verdicts` and the level model in :mod:`logintel.ml` group by.
 
 Design
 ------

@@ -66,9 +66,10 @@ def existing(url: str, version: str) -> dict | None:
 
 
 def register(conn: psycopg.Connection, *, version: str, algorithm: str, params: dict, metrics: dict,
-             training_rows: int, max_log_id: int, artifact_path: str, sha256: str) -> None:
-    """Record a trained version as a candidate (a version registered already is kept as is)."""
-    conn.execute(db.sql("registry/register"), {
+             training_rows: int, max_log_id: int, artifact_path: str, sha256: str, replace: bool = False) -> None:
+    """Record a trained version as a candidate. A version registered already is kept as is, unless
+    `replace` (its artifact was rebuilt): then its artifact, params and metrics are the new ones."""
+    conn.execute(db.sql("registry/replace_artifact" if replace else "registry/register"), {
         "version": version, "algorithm": algorithm, "params": json.dumps(params, default=float),
         "metrics": json.dumps(metrics, default=float), "training_rows": int(training_rows),
         "max_log_id": int(max_log_id), "artifact_path": artifact_path, "sha256": sha256})

@@ -48,7 +48,7 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
         raise ValueError(f"only {n_rows} logs stored; at least {min_rows} are needed to train")
     version = f"v{max_id}-{n_rows}-s{seed}"
     known = registry.existing(url, version)
-    if known:  # same data, same seed: the model exists already
+    if known and _loads(known["artifact_path"], known["sha256"]):  # same data, same seed: the model exists
         return TrainResult(version, known["status"], known["decision"], known["metrics"], known["artifact_path"],
                            known["sha256"], created=False)
     # Memory stays bounded as the table grows: beyond max_rows, train on every k-th log.
@@ -65,6 +65,22 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
     with db.transaction(url) as conn:
         registry.register(conn, version=version, algorithm=ALGORITHM, params=params, metrics=metrics,
                           training_rows=int(metrics.get("training_rows", n_rows)), max_log_id=max_id,
-                          artifact_path=str(path), sha256=sha)
-        status, decision = registry.promote(conn, version, metrics)
+                          artifact_path=str(path), sha256=sha, replace=bool(known))
+        if known and known["status"] == "champion":
+            status, decision = "champion", f"{known['decision']}; artifact rebuilt (the old one did not load)"
+        else:
+            status, decision = registry.promote(conn, version, metrics)
     return TrainResult(version, status, decision, metrics, str(path), sha, created=True)
+
+
+def _loads(path: str, sha256: str) -> bool:
+    """Does the registered artifact still load? (Missing, tampered or of an older bundle format: no,
+    and training the same version again rebuilds it instead of keeping a champion nobody can load.)"""
+    from . import ml
+
+    try:
+        ml.load(path, sha256)
+    except ml.ArtifactError as exc:
+        log.warning("%s: training again", exc)
+        return False
+    return True

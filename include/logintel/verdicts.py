@@ -149,7 +149,7 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
     For every template a posterior over its true level is computed
     (:func:`level_posterior`) from (a) its line counts per recorded level and
     (b) the out-of-group wording probabilities (a model never trained on this
-    template, times a fixed severity lexicon, see :mod:`logintel.model`).  The
+    template, times a fixed severity lexicon, see :mod:`logintel.ml.lexicon`).  The
     lines recorded at level ``r`` are a finding when the posterior probability
     that ``r`` is NOT the template's level reaches the threshold; the suggested
     level is the most probable other level and ``confidence`` is that

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from db_checks import partial_chunks
-from logintel import corrupt, findings, registry, scoring, training
+from logintel import corrupt, db, findings, registry, scoring, training
 from logintel.ingest import ingest_paths
 from logintel.synthetic import generate, write_logs
 
@@ -155,6 +155,8 @@ def test_training_on_a_sample_when_the_table_is_large(trained):
 
 def test_confidence_threshold_filters_level_findings(clean):
     scoring.score_all(clean, run_key="conf")
-    everything = findings.compute_verdicts(clean, 0.0)
-    assert everything > 0
-    assert findings.compute_verdicts(clean, 1.01) == 0
+    champion = registry.require_champion(clean)
+    with db.transaction(clean) as conn:
+        everything = findings.compute_verdicts(conn, champion, 0.0)
+        assert everything > 0
+        assert findings.compute_verdicts(conn, champion, 1.01) == 0

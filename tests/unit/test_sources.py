@@ -365,8 +365,11 @@ def test_record_limit_from_env_and_argument(
     assert ok(parse(tmp_path, "a.jsonl", data, max_bytes=10_000)) == parse(
         tmp_path, "a.jsonl", data, max_bytes=10_000
     )
-    monkeypatch.setenv("LOGINTEL_MAX_RECORD_BYTES", "not a number")
-    assert len(ok(parse(tmp_path, "a.jsonl", data))) == 2
+    # a bad value is an error naming the variable, not a silent fallback to the default
+    for bad in ("not a number", "0", "-5"):
+        monkeypatch.setenv("LOGINTEL_MAX_RECORD_BYTES", bad)
+        with pytest.raises(ValueError, match="LOGINTEL_MAX_RECORD_BYTES must be"):
+            parse(tmp_path, "a.jsonl", data)
 
 
 def test_multi_line_text_record_over_the_limit(tmp_path: Path) -> None:

@@ -6,17 +6,14 @@ identity whatever database a run uses), else derived from the configured databas
 """
 from __future__ import annotations
 
-import os
-
 from .asset_base import asset_base
 from ..settings import get_settings
 
 
 def _base() -> str:
-    pinned = os.environ.get("LOGINTEL_ASSET_BASE")
-    if pinned:
-        return pinned.rstrip("/")
     settings = get_settings()
+    if settings.asset_base:
+        return settings.asset_base
     return asset_base(settings.database_url or f"postgresql://127.0.0.1:{settings.embedded_port}/logintel")
 
 

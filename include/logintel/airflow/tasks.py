@@ -6,33 +6,12 @@ code runs from the CLI and the tests. Heavy imports happen inside the functions.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from ..settings import get_settings, mask_url
+from .connection import database_url  # noqa: F401  (tasks.database_url: the DAGs' and tests' name)
 
 log = logging.getLogger(__name__)
-
-
-def database_url() -> str:
-    """The Logintel database for a task: env/AIRFLOW_CONN_LOGINTEL_DB, else the `logintel_db`
-    connection from Airflow (through the Task SDK, never the ORM), else the embedded server."""
-    from .. import db
-
-    settings = get_settings()
-    if settings.database_url:
-        return settings.database_url
-    try:
-        from airflow.sdk import Connection
-
-        conn = Connection.get("logintel_db")
-        url = conn.get_uri()
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
-        os.environ["LOGINTEL_DATABASE_URL"] = url
-        return url
-    except Exception:  # no such connection: the embedded server is the default
-        return db.database_url(settings)
 
 
 def prepare_database() -> dict:
@@ -81,15 +60,21 @@ def _macro_f1(metrics: dict) -> float | None:
     return None if value is None else float(value)
 
 
-def plan_scoring(run_key: str, partitions: int) -> dict:
+def start_scoring_run(run_key: str) -> dict:
     """Create the scoring run once; its identity travels to every later step through XCom."""
     from .. import scoring
 
-    url = database_url()
-    run = scoring.start_run(url, run_key)
-    parts = scoring.plan_partitions(url, run, partitions)
-    log.info("scoring run %s with %s: %d partitions %s", run.run_id, run.model.version, len(parts), parts)
-    return {"run": run.as_dict(), "partitions": parts}
+    run = scoring.start_run(database_url(), run_key)
+    log.info("scoring run %s with model %s", run.run_id, run.model.version)
+    return run.as_dict()
+
+
+def plan_partitions(run: dict, partitions: int) -> list[dict]:
+    from .. import scoring
+
+    parts = scoring.plan_partitions(database_url(), scoring.ScoringRun.from_dict(run), partitions)
+    log.info("scoring run %s: %d partitions %s", run["run_id"], len(parts), parts)
+    return parts
 
 
 def score_partition(run: dict, part: dict, chunk_size: int) -> dict:

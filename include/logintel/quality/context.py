@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..settings import get_settings
+from ..settings import get_settings, normalise_scheme
 
 DATASOURCE = "logintel_pg"
 # GX reads the URL from this variable at run time, so the secret never lands in great_expectations.yml.
@@ -16,10 +16,8 @@ URL_VARIABLE = "LOGINTEL_DATABASE_URL"
 
 def _sqlalchemy_url(url: str) -> str:
     # psycopg 3 is installed; tell SQLAlchemy to use it.
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+    url = normalise_scheme(url)
+    return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 
 def get_context(url: str):
@@ -27,6 +25,9 @@ def get_context(url: str):
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # The one place Logintel writes the environment: GX resolves `${...}` in a data source's
+    # connection string from os.environ (or config_variables.yml, which would put the secret
+    # on disk) when it connects, so the URL has to be there; nothing of Logintel reads it back.
     os.environ[URL_VARIABLE + "_SA"] = _sqlalchemy_url(url)
     root = get_settings().gx_root
     root.mkdir(parents=True, exist_ok=True)

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 
 from .. import db
+from ..settings import get_settings
 from . import context as gxctx
 from .suites import FINDINGS_SUITE, LOGS_SUITE, findings_suite, logs_quality_suite
-
-
-MAX_GX_IDS = int(os.environ.get("LOGINTEL_GX_MAX_IDS", "200000"))
 
 
 @dataclass
@@ -25,7 +22,7 @@ class SuiteRun:
     data_docs: str | None = None
 
     def complete_ids(self, column: str) -> bool:
-        """Did GX return every failing id of `column` (not cut at MAX_GX_IDS)?"""
+        """Did GX return every failing id of `column` (not cut at LOGINTEL_GX_MAX_IDS)?"""
         return len(self.unexpected_ids.get(column, [])) >= self.unexpected_counts.get(column, 0)
 
     def summary(self) -> dict:
@@ -44,7 +41,7 @@ def _run_checkpoint(context, name: str, batch_def, suite, id_column: str | None)
     if id_column:
         # On SQL, GX returns at most `partial_unexpected_count` failing ids (its LIMIT).
         result_format.update({"unexpected_index_column_names": [id_column], "return_unexpected_index_query": False,
-                              "partial_unexpected_count": MAX_GX_IDS})
+                              "partial_unexpected_count": get_settings().gx_max_ids})
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
         name=f"{name}_checkpoint", validation_definitions=[vd],
         actions=[UpdateDataDocsAction(name="update_data_docs")], result_format=result_format))

@@ -74,12 +74,12 @@ def collect(url: str) -> dict:
     """Everything the report shows, read in one connection (plus detection scores)."""
     settings = get_settings()
     with db.connect(url) as conn:
-        champion = next(iter(db.query(conn, "report/champion")), None)
+        champion = db.query_one(conn, "report/champion")
         version = champion["version"] if champion else None
         scope = {"model_version": version}
         data = {
-            "ingest": _one(conn, "report/ingest_counts"),
-            "logs": _one(conn, "report/log_counts"),
+            "ingest": db.query_one(conn, "report/ingest_counts"),
+            "logs": db.query_one(conn, "report/log_counts"),
             "champion": champion,
             "models": db.query(conn, "report/models", {"limit": MODELS}),
             "by_kind": db.query(conn, "report/findings_by_kind", scope),
@@ -88,7 +88,7 @@ def collect(url: str) -> dict:
             "top": db.query(conn, "report/top_findings",
                          {**scope, "kind": None, "limit": TOP_FINDINGS, "offset": 0}),
             "dq_runs": db.query(conn, "report/dq_runs", {"limit": DQ_RUNS}),
-            "injected": bool(db.query(conn, "report/injected_exists")[0]["injected"]),
+            "injected": bool(db.query_one(conn, "report/injected_exists")["injected"]),
         }
     data["detection"] = _detection(url) if data["injected"] else None
     data["model_version"] = version

@@ -11,8 +11,8 @@ def collect(url: str) -> dict:
 
     settings = get_settings()
     with db.connect(url) as conn:
-        counts = db.query(conn, "summary/ingest_totals")[0]
-        overview = db.query(conn, "summary/overview")[0]
+        counts = db.query_one(conn, "summary/ingest_totals")
+        overview = db.query_one(conn, "summary/overview")
         by_kind = {r["kind"]: r["n"] for r in db.query(conn, "summary/findings_by_kind")}
         dq = db.query(conn, "summary/latest_dq_runs")
     docs = next((r["data_docs_path"] for r in dq if r["data_docs_path"]), None)

@@ -18,16 +18,14 @@ lines from :func:`iter_line_blocks`:
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from logintel.settings import get_settings
 from logintel.sources.errors import SourceError
 
-DEFAULT_MAX_RECORD_BYTES = 1 << 20  # 1 MiB
-MAX_RECORD_BYTES_ENV = "LOGINTEL_MAX_RECORD_BYTES"
 HEAD_BYTES = 64 * 1024
 _CHUNK = 256 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -53,16 +51,8 @@ class BadLine(bytes):
 
 
 def max_record_bytes() -> int:
-    """The record size limit: env LOGINTEL_MAX_RECORD_BYTES, default 1 MiB."""
-    raw = os.environ.get(MAX_RECORD_BYTES_ENV, "").strip()
-    if raw:
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value > 0:
-            return value
-    return DEFAULT_MAX_RECORD_BYTES
+    """The record size limit: LOGINTEL_MAX_RECORD_BYTES (default 1 MiB; a bad value is an error)."""
+    return get_settings().max_record_bytes
 
 
 def too_long_reason(size: int, limit: int) -> str:

@@ -1,0 +1,85 @@
+"""The anomaly model's bucket features, computed by sql/scoring/logs_with_buckets.sql on a real
+PostgreSQL (read through logintel.frames.read_logs), against values worked out by hand, and
+against the pandas copy the in-memory tests use (tests/support/buckets.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from support.buckets import add_bucket_columns
+
+from logintel import db, frames
+
+BUCKETS = ["bucket_total", "bucket_warn", "bucket_error", "svc_rate_total", "svc_rate_warn", "svc_rate_error"]
+
+
+def _insert(conn, rows) -> None:
+    """rows: (id, ts, service, level, message)."""
+    batch = conn.execute("INSERT INTO logintel.ingest_batches (status) VALUES ('running') RETURNING id").fetchone()[0]
+    with conn.cursor() as cur:
+        cur.executemany("""INSERT INTO logintel.logs (id, ts, service, source, source_line, level, message,
+                               ingest_batch_id, dedupe_key)
+                           VALUES (%s, %s, %s, 'test', %s, %s, %s, %s, md5(%s::text)::uuid)""",
+                        [(i, ts, svc, i, level, msg, batch, i) for i, ts, svc, level, msg in rows])
+
+
+def _by_id(frame: pd.DataFrame) -> dict:
+    return {int(r["id"]): tuple(r[c] for c in BUCKETS) for _, r in frame.iterrows()}
+
+
+def test_bucket_counts_and_service_rates(fresh_db):
+    with db.transaction(fresh_db) as conn:
+        _insert(conn, [
+            (1, "2024-01-01T00:00:01Z", "a", "INFO", "x"),
+            (2, "2024-01-01T00:04:59Z", "a", "ERROR", "x"),  # same 5-minute bucket as 1
+            (3, "2024-01-01T00:05:00Z", "a", "WARN", "x"),   # the next bucket
+            (4, "2024-01-01T00:01:00Z", "b", "FATAL", "x"),  # FATAL counts as an error
+        ])
+        got = _by_id(frames.read_logs(conn, 1, 4))
+    # service a: buckets {1, 2} (2 lines, 1 error) and {3} (1 line, 1 warn) -> rates 1.5 / 0.5 / 0.5
+    assert got == {
+        1: (2, 0, 1, 1.5, 0.5, 0.5),
+        2: (2, 0, 1, 1.5, 0.5, 0.5),
+        3: (1, 1, 0, 1.5, 0.5, 0.5),
+        4: (1, 0, 1, 1.0, 0.0, 1.0),
+    }
+
+
+def test_buckets_count_all_logs_of_the_span(fresh_db):
+    with db.transaction(fresh_db) as conn:
+        _insert(conn, [
+            (1, "2024-01-02T10:00:00Z", "a", "INFO", "x"),
+            (2, "2024-01-02T10:03:00Z", "a", "ERROR", "x"),  # not selected, but in row 1's bucket
+            (3, "2024-01-01T12:00:00Z", "a", "WARN", "x"),   # within the day of history: a bucket of a
+            (4, "2023-12-31T09:00:00Z", "a", "INFO", "x"),   # older than a day before the span: not counted
+            (5, "2024-01-02T10:01:00Z", None, "ERROR", "x"),  # no service: service ''
+        ])
+        one = _by_id(frames.read_logs(conn, 1, 1))
+        no_service = frames.read_logs(conn, 5, 5)
+    # a's buckets in [2024-01-01 10:00, 2024-01-02 10:05): {1, 2} and {3}
+    assert one == {1: (2, 0, 1, 1.5, 0.5, 0.5)}
+    assert no_service["service"].tolist() == [""]
+    assert _by_id(no_service) == {5: (1, 0, 1, 1.0, 0.0, 1.0)}
+
+
+def test_pandas_copy_agrees_with_the_sql(fresh_db):
+    """The same rows (all logs of the span), through SQL and through tests/support/buckets.py."""
+    rng = np.random.default_rng(4)
+    n = 400
+    ts = pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(np.sort(rng.integers(0, 6 * 3600, n)), unit="s")
+    svc = rng.choice(["api", "db", "auth", None], size=n, p=[0.4, 0.3, 0.2, 0.1])
+    lvl = rng.choice(["DEBUG", "INFO", "WARN", "ERROR", "FATAL"], size=n, p=[0.2, 0.5, 0.15, 0.12, 0.03])
+    rows = [(i + 1, t.isoformat(), s, lv, f"m{i % 7}") for i, (t, s, lv) in enumerate(zip(ts, svc, lvl))]
+    with db.transaction(fresh_db) as conn:
+        _insert(conn, rows)
+        sql = frames.read_logs(conn, 1, n)
+    assert len(sql) == n
+    mine = add_bucket_columns(sql.drop(columns=BUCKETS))
+    for c in BUCKETS:
+        np.testing.assert_allclose(sql[c].to_numpy(np.float64), mine[c].to_numpy(np.float64), rtol=1e-12,
+                                   err_msg=c)
+    assert sql["bucket_total"].max() > 1  # the data does share buckets
+    with pytest.raises(AssertionError):  # and the check can fail: a shifted bucket is noticed
+        np.testing.assert_array_equal(sql["bucket_total"].to_numpy(),
+                                      add_bucket_columns(sql.assign(ts=sql["ts"] + pd.Timedelta("150s")))[
+                                          "bucket_total"].to_numpy())

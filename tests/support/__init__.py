@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (and the research bench); not part of the library."""
