@@ -1,4 +1,4 @@
-"""Every DAG imports cleanly, parses fast, and is documented, tagged and retried."""
+"""Every DAG imports cleanly, imports nothing heavy at parse time, and is documented, tagged and retried."""
 from __future__ import annotations
 
 import json
@@ -60,16 +60,22 @@ def test_params_validate(dagbag):
         scheme.resolve("random")
 
 
+HEAVY = ("pandas", "numpy", "sklearn", "scipy", "great_expectations", "matplotlib", "joblib", "jinja2",
+         "psycopg", "sqlalchemy.orm")
+
+
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
-def test_dag_file_parses_under_a_second(dag_file):
-    # Airflow itself is imported first: what we measure is the DAG file's own cost.
-    code = ("import time, runpy, sys; import airflow.sdk; sys.path.insert(0, %r); t = time.perf_counter(); "
-            "runpy.run_path(%r); import json; print(json.dumps({'s': time.perf_counter() - t, 'heavy': "
-            "[m for m in ('pandas', 'sklearn', 'great_expectations', 'matplotlib') if m in sys.modules]}))"
-            % (str(DAGS), str(dag_file)))
+def test_dag_file_imports_nothing_heavy(dag_file):
+    """Parse cost is measured by what a DAG file imports, not by seconds (a loaded machine makes
+    any time limit flaky): after Airflow itself, the file may add only light modules."""
+    code = ("import runpy, sys; import airflow.sdk; sys.path.insert(0, %r); before = set(sys.modules); "
+            "runpy.run_path(%r); import json; added = sorted(set(sys.modules) - before); "
+            "print(json.dumps({'added': added, 'heavy': [m for m in added if m.split('.')[0] in %r "
+            "or m in %r]}))" % (str(DAGS), str(dag_file), tuple(h.split(".")[0] for h in HEAVY if "." not in h),
+                                tuple(h for h in HEAVY if "." in h)))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["s"] < 1.0, f"{dag_file.name} took {result['s']:.2f} s to parse"
     assert result["heavy"] == [], f"{dag_file.name} imports heavy modules at parse time: {result['heavy']}"
+    assert any(m.startswith("logintel") for m in result["added"]), "the check saw the DAG's own imports"

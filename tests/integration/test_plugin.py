@@ -208,22 +208,24 @@ def test_database_without_schema_gives_503_with_a_hint(plugin, server_url, monke
 
 def test_plugin_module_imports_fast_and_light(tmp_path):
     """In a fresh interpreter that has Airflow loaded (as every Airflow process has), importing
-    the plugin takes well under a second and pulls in no pandas/sklearn/GX/matplotlib."""
+    the plugin pulls in no pandas/sklearn/GX/matplotlib: cost measured by what is imported, not
+    by seconds (a time limit is flaky on a loaded machine)."""
     code = f"""
 import json, sys, time
 import airflow.plugins_manager  # already imported in any Airflow process
-t = time.perf_counter()
+before = set(sys.modules)
 import importlib.util
 spec = importlib.util.spec_from_file_location("logintel_plugin", {str(PLUGIN_FILE)!r})
 mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-elapsed = time.perf_counter() - t
-print(json.dumps({{"elapsed": elapsed, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+added = set(sys.modules) - before
+print(json.dumps({{"plugin_loaded": "logintel.vocab" in added,
+                   "heavy": [m for m in {HEAVY!r} if m in added]}}))
 """
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["elapsed"] < 1.0, result
+    assert result["plugin_loaded"], result  # the check saw the plugin's own imports
     assert result["heavy"] == [], result
 
 
@@ -246,3 +248,27 @@ print(json.dumps({"prefixes": [a["url_prefix"] for a in apps],
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert "/logintel" in result["prefixes"]
     assert result["views"] == ["logintel", "logintel-report"]
+
+
+def test_a_logged_in_request_succeeds_and_a_forged_token_does_not(plugin, seeded, monkeypatch):
+    """Authentication is not only refusal: a JWT issued by Airflow's own auth manager (as the
+    UI's `_token` cookie or `POST /auth/token` gives) is let through; a token Airflow did not
+    sign is refused."""
+    monkeypatch.delenv("LOGINTEL_PLUGIN_AUTH", raising=False)
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    manager = init_auth_manager()
+    token = manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    parent = FastAPI()
+    parent.mount("/logintel", plugin.LazyASGIApp(plugin.create_app))
+    with TestClient(parent) as c:
+        ok = c.get("/logintel/api/findings", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["total"] == 5  # the seeded findings, as an anonymous-off request sees them
+        c.cookies.set("_token", token)
+        assert c.get("/logintel/").status_code == 200  # the UI's session cookie
+        c.cookies.clear()
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        assert c.get("/logintel/api/findings", headers={"Authorization": f"Bearer {forged}"}).status_code in (401, 403)
+        assert c.get("/logintel/api/findings").status_code == 401
