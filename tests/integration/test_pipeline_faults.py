@@ -145,7 +145,19 @@ def test_sigkill_mid_write_then_rerun_gives_the_clean_result(clean, tmp_path):
     assert _predictions(clean) == reference
 
 
-def test_training_on_a_sample_when_the_table_is_large(trained):
+@pytest.fixture
+def restores_champion(trained):
+    """Tests that train on the shared database give the champion back: later tests must not
+    inherit a model another test promoted (the `clean` fixture keeps model_versions)."""
+    before = registry.require_champion(trained).version
+    yield trained
+    with db.transaction(trained) as conn:
+        conn.execute("UPDATE logintel.model_versions SET status = 'retired' WHERE status = 'champion'")
+        conn.execute("UPDATE logintel.model_versions SET status = 'champion' WHERE version = %s", (before,))
+
+
+def test_training_on_a_sample_when_the_table_is_large(restores_champion):
+    trained = restores_champion
     result = training.train_and_register(trained, seed=7, max_rows=1000)
     assert result.metrics["training_rows"] <= 1000
     with psycopg.connect(trained) as conn:
