@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,14 +38,31 @@ def test_password_never_appears_in_outputs(fresh_db, tmp_path, monkeypatch, capl
     findings.record_findings(url, "sec")
     report = write_report(url)
 
-    leaks = [str(p) for p in tmp_path.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
+    # Every place is scanned, and every scanned place has content (a leak check over nothing passes).
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    gx_files = [p for p in files if "gx" in p.relative_to(tmp_path).parts]
+    assert any(p.name == "great_expectations.yml" for p in gx_files), "the GX project was written"
+    assert any(p.suffix == ".html" and "data_docs" in str(p) for p in gx_files), "Data Docs were built"
+    assert any(p.suffix == ".json" and "validations" in str(p) for p in gx_files), "validation results were kept"
+    assert any(p.suffix == ".joblib" for p in files), "the model artifact was written"
+    leaks = [str(p) for p in files if PASSWORD.encode() in p.read_bytes()]
     assert leaks == [], f"password written to {leaks}"
-    assert PASSWORD not in report.read_text()
-    assert PASSWORD not in caplog.text
+    assert report.stat().st_size > 10_000 and PASSWORD not in report.read_text()
+    assert caplog.text.strip() and PASSWORD not in caplog.text
+    summary = subprocess.run([sys.executable, "-m", "logintel.cli", "summary", "--json"], capture_output=True,
+                             text=True, env={**os.environ, "LOGINTEL_DATABASE_URL": url})
+    assert summary.returncode == 0 and '"logs_stored"' in summary.stdout, summary.stderr[-2000:]
+    assert PASSWORD not in summary.stdout + summary.stderr
     with psycopg.connect(fresh_db) as conn:
-        for table in ("dq_runs", "model_versions", "ingest_batches", "scoring_runs"):
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'logintel' "
+            "AND table_type = 'BASE TABLE'")]
+        assert len(tables) >= 10
+        for table in tables:
             dump = conn.execute(f"SELECT coalesce(string_agg(t::text, ''), '') FROM logintel.{table} t").fetchone()[0]
             assert PASSWORD not in dump, table
+        for table in ("dq_runs", "model_versions", "ingest_batches", "scoring_runs", "logs", "ml_predictions"):
+            assert conn.execute(f"SELECT count(*) FROM logintel.{table}").fetchone()[0] > 0, f"{table} is empty"
 
 
 def test_cli_masks_the_password(fresh_db, monkeypatch):
