@@ -23,6 +23,10 @@ LANDING_PATTERNS = ("*.jsonl", "*.json", "*.csv", "*.log", "*.txt", "*.gz")
 _OCCURRENCE_RESET = 500_000
 
 
+class IngestError(RuntimeError):
+    """Records went missing between the parser and the database: the batch is rolled back."""
+
+
 @dataclass
 class BatchResult:
     batch_id: int
@@ -119,6 +123,13 @@ def _ingest_file(conn: psycopg.Connection, path: Path, sha: str, batch_id: int,
     conn.execute("TRUNCATE ingest_stage")
     db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
                  _stage_rows(iter_records(path, fmt=fmt, default_service=default_service), source, tally))
+    staged = db.query_one(conn, "ingest/stage_counts")
+    if staged["good"] + staged["bad"] != tally["read"]:  # the COPY lost or invented records
+        raise IngestError(f"{source}: read {tally['read']} records but staged {staged['good'] + staged['bad']}")
+    # Duplicates are counted as what they are (rows whose key is stored already, or repeats in the
+    # file), never as "the rest": then the batch's check read = loaded + duplicates + quarantined
+    # catches a record that was lost.
+    duplicates = staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
     loaded = conn.execute(db.sql("ingest/merge"), {"batch_id": batch_id}).rowcount
     quarantined = conn.execute(db.sql("ingest/quarantine"), {"batch_id": batch_id}).rowcount
     conn.execute(db.sql("ingest/record_file"), {"sha256": sha, "path": source, "size_bytes": path.stat().st_size,
@@ -127,8 +138,7 @@ def _ingest_file(conn: psycopg.Connection, path: Path, sha: str, batch_id: int,
     result.read += tally["read"]
     result.loaded += loaded
     result.quarantined += quarantined
-    # A record is a duplicate when an identical one (same key, or same quarantined raw line) is stored.
-    result.duplicates += tally["read"] - loaded - quarantined
+    result.duplicates += duplicates
 
 
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
