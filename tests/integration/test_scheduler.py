@@ -1,8 +1,11 @@
 """One real Airflow deployment: API server + scheduler (LocalExecutor) + DAG processor.
 
 `airflow dags test` runs tasks in-process, where the ORM still works; under a real
-executor, tasks may only use the Task SDK. This test runs log_ingest under the
-scheduler and checks that its asset event triggers log_quality, end to end.
+executor, tasks may only use the Task SDK. This test runs every DAG under the scheduler:
+log_ingest, whose asset event triggers log_quality, then log_simulate_issues, log_training and
+log_scoring (mapped partitions), with the Logintel database given ONLY as the Airflow
+connection `logintel_db` stored in the metadata DB (no LOGINTEL_DATABASE_URL, no
+AIRFLOW_CONN_* variable), so tasks resolve it through the Task SDK's `Connection.get`.
 """
 from __future__ import annotations
 
@@ -64,7 +67,7 @@ def metadata_db(server_url, fresh_db):
         conn.execute(f'DROP DATABASE IF EXISTS "{db.database_name(url)}" WITH (FORCE)')
 
 
-def test_ingest_then_asset_triggered_quality_under_scheduler(fresh_db, metadata_db, tmp_path):
+def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fresh_db, metadata_db, tmp_path):
     port = _free_port()
     home = tmp_path / "airflow_home"
     home.mkdir()
@@ -82,10 +85,14 @@ def test_ingest_then_asset_triggered_quality_under_scheduler(fresh_db, metadata_
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "LOGINTEL_ASSET_BASE": "postgres://scheduler-test:5432/logintel/logintel",
     })
+    # The database only as a connection in the metadata DB: tasks must use the Task SDK.
+    for name in ("LOGINTEL_DATABASE_URL", "AIRFLOW_CONN_LOGINTEL_DB"):
+        env.pop(name, None)
     landing = tmp_path / "landing"
     landing.mkdir()
     n = write_logs(generate(2000, days=1, seed=3), landing / "app.jsonl")
     _airflow(env, "db", "migrate", timeout=300)
+    _airflow(env, "connections", "add", "logintel_db", "--conn-uri", fresh_db)
 
     procs, logs = [], []
     try:
@@ -109,6 +116,21 @@ def test_ingest_then_asset_triggered_quality_under_scheduler(fresh_db, metadata_
         assert ingest_run["state"] == "success", ingest_run
         quality_run = _wait(lambda: finished("log_quality"), 240, "the asset-triggered log_quality run", logs)
         assert quality_run["state"] == "success", quality_run
+        # The other DAGs one after another (log_scoring last: it needs a champion).
+        for dag_id, conf in (("log_simulate_issues", {"rate": 0.03, "scheme": "reference", "seed": 1}),
+                             ("log_training", None), ("log_scoring", {"partitions": 2})):
+            _airflow(env, "dags", "unpause", dag_id)
+            if dag_id == "log_scoring":  # an asset-triggered run may have started on unpausing
+                _wait(lambda: not [r for r in _runs(env, dag_id) if r.get("state") in ("queued", "running")],
+                      300, "earlier log_scoring runs", logs)
+            _airflow(env, "dags", "trigger", dag_id, *(["-c", json.dumps(conf)] if conf else []))
+
+            def triggered(dag_id=dag_id):
+                runs = [r for r in _runs(env, dag_id) if str(r.get("run_id", "")).startswith("manual__")]
+                return runs[0] if runs and runs[0].get("state") in ("success", "failed") else None
+
+            run = _wait(triggered, 300, f"{dag_id} to finish", logs)
+            assert run["state"] == "success", run
     finally:
         for p in procs:
             try:
@@ -123,5 +145,12 @@ def test_ingest_then_asset_triggered_quality_under_scheduler(fresh_db, metadata_
 
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == n
-        suites = [r[0] for r in conn.execute("SELECT suite FROM logintel.dq_runs")]
-    assert suites == ["logs_quality"]
+        suites = sorted({r[0] for r in conn.execute("SELECT suite FROM logintel.dq_runs")})
+        assert conn.execute("SELECT count(*) FROM logintel.injected_issues").fetchone()[0] > 0
+        champion = conn.execute("SELECT version FROM logintel.model_versions WHERE status = 'champion'").fetchone()
+        assert champion is not None
+        scored = conn.execute("SELECT count(*) FROM logintel.ml_predictions WHERE model_version = %s",
+                              champion).fetchone()[0]
+        assert scored == n  # every log scored once, by the champion, over two mapped partitions
+        assert conn.execute("SELECT count(*) FROM logintel.dq_findings").fetchone()[0] > 0
+    assert suites == ["logs_quality", "prediction_findings"]
