@@ -79,26 +79,59 @@ def test_rescoring_and_refinding_three_times_changes_nothing(clean):
     assert (_predictions(clean), _q(clean, "SELECT count(*) FROM logintel.dq_findings")) == first
 
 
+def _findings(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT log_id, kind, suggested_value, model_version FROM logintel.dq_findings "
+                            "ORDER BY 1, 2").fetchall()
+
+
 def test_two_scoring_runs_at_once_make_no_duplicates(clean):
+    """A manual and a scheduled run score the same logs at the same time. The test holds the
+    advisory lock of the first chunk until BOTH runs wait on it, so they provably overlap on
+    the same rows; then every log is scored exactly once and the findings equal a single run's."""
+    scoring.score_all(clean, run_key="single")
+    findings.record_findings(clean, "single")
+    reference_predictions, reference_findings = _predictions(clean), _findings(clean)
+    with psycopg.connect(clean) as conn:
+        conn.execute("DELETE FROM logintel.dq_findings")
+        conn.execute("DELETE FROM logintel.ml_predictions")
+        conn.execute("DELETE FROM logintel.scoring_runs")
+        first_id = conn.execute("SELECT min(id) FROM logintel.logs").fetchone()[0]
+    version = registry.require_champion(clean).version
+    key = scoring._chunk_lock(version, first_id // 500)
     errors: list[BaseException] = []
 
-    def run(key: str) -> None:
+    def run(run_key: str) -> None:
         try:
-            scoring.score_all(clean, run_key=key, partitions=2, chunk_size=500)
-            findings.record_findings(clean, key)
+            scoring.score_all(clean, run_key=run_key, partitions=2, chunk_size=500)
+            findings.record_findings(clean, run_key)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(k,)) for k in ("manual", "scheduled")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with psycopg.connect(clean, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+        threads = [threading.Thread(target=run, args=(k,)) for k in ("manual", "scheduled")]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 120
+        waiting = 0
+        while time.time() < deadline:
+            waiting = holder.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = (%s::bigint & x'ffffffffffffffff'::bigint)",
+                (key,)).fetchone()[0]
+            if waiting == 2 or errors:
+                break
+            time.sleep(0.05)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        for t in threads:
+            t.join()
     assert not errors, errors
+    assert waiting == 2, "both runs must wait on the same chunk: they overlap on the same rows"
     assert _q(clean, "SELECT count(*) FROM logintel.ml_predictions") == N_LOGS
     assert _q(clean, "SELECT count(DISTINCT log_id) FROM logintel.ml_predictions") == N_LOGS
-    assert _q(clean, "SELECT count(*) FROM (SELECT log_id, kind FROM logintel.dq_findings "
-                     "GROUP BY 1, 2 HAVING count(*) > 1) d") == 0
+    assert _predictions(clean) == reference_predictions
+    assert _findings(clean) == reference_findings
 
 
 def test_gx_failure_after_scoring_keeps_predictions_and_rerun_adds_no_duplicates(clean, monkeypatch):
@@ -132,14 +165,24 @@ def test_sigkill_mid_write_then_rerun_gives_the_clean_result(clean, tmp_path):
     reference = _predictions(clean)
     with psycopg.connect(clean) as conn:
         conn.execute("DELETE FROM logintel.ml_predictions")
-    proc = subprocess.Popen([sys.executable, "-c", SCORE_SCRIPT, clean, "killed"], env=dict(os.environ))
-    deadline = time.time() + 120
-    while _q(clean, "SELECT count(*) FROM logintel.ml_predictions") == 0 and time.time() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+        conn.execute("DELETE FROM logintel.scoring_runs")
+        first_id = conn.execute("SELECT min(id) FROM logintel.logs").fetchone()[0]
+    # The kill lands at a controlled point, not in a race: the test holds the advisory lock of the
+    # third chunk, so the process commits two chunks, then waits there with the third in hand.
+    key = scoring._chunk_lock(registry.require_champion(clean).version, first_id // 200 + 2)
+    with psycopg.connect(clean, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+        proc = subprocess.Popen([sys.executable, "-c", SCORE_SCRIPT, clean, "killed"], env=dict(os.environ))
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and not holder.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
     partial = _q(clean, "SELECT count(*) FROM logintel.ml_predictions")
-    assert 0 < partial < N_LOGS, "the kill should land mid-run"
+    assert partial == _q(clean, "SELECT count(*) FROM logintel.logs WHERE id < %s", (first_id // 200 + 2) * 200), \
+        "exactly the two chunks before the held one are committed"
     assert partial_chunks(clean, 200) == 0, "only whole chunks are committed"
     scoring.score_all(clean, run_key="after-kill")
     assert _predictions(clean) == reference
