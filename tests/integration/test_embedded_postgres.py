@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from db_checks import partial_chunks
-from logintel import db, embedded, scoring, training
+from logintel import db, embedded, registry, scoring, training
 from logintel.ingest import ingest_paths
 from logintel.synthetic import generate, write_logs
 
@@ -79,19 +79,28 @@ def test_restart_mid_scoring_fails_the_run_and_the_retry_completes(server, tmp_p
         except psycopg.OperationalError:
             return -1
 
+    # The restart lands at a controlled point, not in a race: the test holds the advisory lock of
+    # the third chunk, and stops the server once the scoring process waits on it.
+    with psycopg.connect(target) as conn:
+        first_id = conn.execute("SELECT min(id) FROM logintel.logs").fetchone()[0]
+    key = scoring._chunk_lock(registry.require_champion(target).version, first_id // 250 + 2)
+    holder = psycopg.connect(target, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(%s)", (key,))
     proc = subprocess.Popen([sys.executable, "-c", SCORE, target], env=dict(os.environ),
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while count() <= 0 and time.time() < deadline and proc.poll() is None:
+    while time.time() < deadline and proc.poll() is None and not holder.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]:
         time.sleep(0.05)
-    embedded.stop(pgdata)  # the database goes away mid-run
+    assert proc.poll() is None, "the scoring process should be waiting on the held chunk"
+    embedded.stop(pgdata)  # the database goes away mid-run (the holder's session with it)
+    holder.close()
     embedded.start(pgdata, port)
     _, err = proc.communicate(timeout=120)
-    if proc.returncode == 0:
-        pytest.fail("the run finished before the restart: make the data bigger")
+    assert proc.returncode != 0, "the run must fail when its database restarts"
     assert "OperationalError" in err or "terminating connection" in err or "server closed" in err, err[-2000:]
     partial = count()
-    assert partial < n
+    assert 0 < partial < n
     torn = partial_chunks(target, 250)
     assert torn == 0, "only whole chunks survive the crash"
     # The retry (what Airflow's retries do) completes the run.
