@@ -191,7 +191,7 @@ def test_auth_is_required_by_default(plugin, seeded, monkeypatch):
 
 def test_database_down_gives_503_without_the_password(plugin, monkeypatch):
     monkeypatch.setenv("LOGINTEL_PLUGIN_AUTH", "off")
-    monkeypatch.setenv("LOGINTEL_DATABASE_URL", "postgresql://u:hunter2-secret@127.0.0.1:1/nope")
+    monkeypatch.setenv("LOGINTEL_DATABASE_URL", "postgresql://u:hunter2-secret@127.0.0.1:1/nope")  # planted-secret
     with TestClient(plugin.create_app()) as c:
         r = c.get("/api/findings")
     assert r.status_code == 503

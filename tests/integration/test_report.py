@@ -158,7 +158,7 @@ def test_report_never_shows_the_database_password(seeded, tmp_path):
     if parts.password:
         url, password = seeded["url"], parts.password
     else:  # add one; a trust-auth server ignores it, others refuse it (then there is nothing to test)
-        password = "pw-Secr3t-should-not-leak"
+        password = "pw-Secr3t-should-not-leak"  # planted-secret
         netloc = f"{parts.username or 'postgres'}:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
         try:

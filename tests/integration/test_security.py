@@ -15,7 +15,7 @@ from logintel.quality.run import pending_batches, validate_batches
 from logintel.report import write_report
 from logintel.synthetic import generate, write_logs
 
-PASSWORD = "Zq8-not-a-real-pw-4711"
+PASSWORD = "Zq8-not-a-real-pw-4711"  # planted-secret
 
 
 def _with_password(url: str) -> str:
@@ -73,7 +73,7 @@ def test_cli_masks_the_password(fresh_db, monkeypatch):
 
 
 def test_connection_errors_do_not_show_the_password():
-    bad = f"postgresql://nobody:{PASSWORD}@127.0.0.1:1/none"
+    bad = f"postgresql://nobody:{PASSWORD}@127.0.0.1:1/none"  # planted-secret
     try:
         db.connect(bad).close()
     except psycopg.OperationalError as exc:

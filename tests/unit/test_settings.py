@@ -149,7 +149,7 @@ def test_database_url_is_normalised_and_checked_without_leaking_the_password(mon
     s = get_settings()
     assert s.database_url == "postgresql://u:pw@h:5432/db" and s.database_url_source == "LOGINTEL_DATABASE_URL"
     assert "pw" not in repr(s)
-    monkeypatch.setenv("LOGINTEL_DATABASE_URL", "mysql://u:topsecret@h/db")
+    monkeypatch.setenv("LOGINTEL_DATABASE_URL", "mysql://u:topsecret@h/db")  # planted-secret
     with pytest.raises(SettingsError, match="LOGINTEL_DATABASE_URL must be a postgresql:// URL") as err:
         get_settings()
     assert "topsecret" not in str(err.value)
@@ -291,7 +291,7 @@ def test_libpq_extras_reach_the_query_string_quoted_for_libpq():
 
 
 def test_a_password_with_special_characters_round_trips():
-    for raw in ("postgresql://u:p%40ss%3Aw%2Frd@h:5432/db",
+    for raw in ("postgresql://u:p%40ss%3Aw%2Frd@h:5432/db",  # planted-secret
                 json.dumps({"conn_type": "postgres", "host": "h", "port": 5432, "login": "u",
                             "password": "p@ss:w/rd", "schema": "db"})):
         url = connection_url(raw)
@@ -320,12 +320,12 @@ def test_a_task_sdk_connection_object():
     conn = Connection(conn_id="logintel_db", conn_type="postgres", host="10.0.0.5", port=6432, login="me",
                       password="s3cr:et", schema="logs", extra=json.dumps({"cursor": "namedtuplecursor",
                                                                             "sslmode": "prefer"}))
-    assert connection_url(conn) == "postgresql://me:s3cr%3Aet@10.0.0.5:6432/logs?sslmode=prefer"
+    assert connection_url(conn) == "postgresql://me:s3cr%3Aet@10.0.0.5:6432/logs?sslmode=prefer"  # planted-secret
 
 
 def test_bad_connections_are_clear_errors_without_the_secret():
     with pytest.raises(SettingsError, match="must be a Postgres connection, got conn_type 'mysql'"):
-        connection_url("mysql://u:secret@h/db")
+        connection_url("mysql://u:secret@h/db")  # planted-secret
     with pytest.raises(SettingsError, match="AIRFLOW_CONN_LOGINTEL_DB is neither a connection URI nor valid JSON") as e:
         connection_url('{"host": "h", "password": "secret"', name="AIRFLOW_CONN_LOGINTEL_DB")
     assert "secret" not in str(e.value)
@@ -398,7 +398,7 @@ def test_task_database_url_reads_the_connection_through_the_task_sdk(monkeypatch
                           schema="logintel", extra=json.dumps({"cursor": "dictcursor", "sslmode": "require"}))
 
     monkeypatch.setattr(Connection, "get", staticmethod(get))
-    assert tasks.database_url() == "postgresql://u:p%20w@db:5432/logintel?sslmode=require"
+    assert tasks.database_url() == "postgresql://u:p%20w@db:5432/logintel?sslmode=require"  # planted-secret
     assert asked == ["logintel_db"]
 
 
