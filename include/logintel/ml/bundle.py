@@ -45,18 +45,30 @@ class ModelBundle:
 
 
 def save(bundle: ModelBundle, directory: Path, version: str) -> tuple[Path, str]:
-    """Write ``<directory>/logintel-model-<version>.joblib`` atomically; return (path, sha256)."""
+    """Write ``<directory>/logintel-model-<version>-<sha12>.joblib`` atomically; return (absolute path, sha256).
+
+    The name carries the first 12 hex digits of the file's sha256: version names come from row
+    counts, so two databases (the demo's, an evaluation's scratch one) training "the same" version
+    into one models folder write two files, and neither replaces the other's champion. The path is
+    absolute, so any process (a Celery worker with another working directory) finds it.
+    """
     import joblib
 
-    directory = Path(directory)
+    directory = Path(directory).expanduser().resolve()
     directory.mkdir(parents=True, exist_ok=True)
     bundle.version = version
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in version)
-    path = directory / f"logintel-model-{safe}.joblib"
-    tmp = path.with_suffix(f".joblib.tmp{os.getpid()}")
-    joblib.dump(bundle, tmp, compress=3)
-    os.replace(tmp, path)
-    return path, file_sha256(path)
+    tmp = directory / f".logintel-model-{safe}.joblib.tmp{os.getpid()}"
+    try:
+        joblib.dump(bundle, tmp, compress=3)
+        with open(tmp, "rb+") as fh:  # on disk before it gets its final name
+            os.fsync(fh.fileno())
+        sha = file_sha256(tmp)
+        path = directory / f"logintel-model-{safe}-{sha[:12]}.joblib"
+        os.replace(tmp, path)  # same name means same bytes: replacing it changes nothing
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path, sha
 
 
 def load(path: Path, sha256: str) -> ModelBundle:
