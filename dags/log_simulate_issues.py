@@ -12,6 +12,8 @@ truth in `logintel.injected_issues` so the findings can be scored:
 ERROR shown as INFO (a quarter as WARN), WARN as DEBUG, FATAL as DEBUG (**reference**),
 one step down (**adjacent**), or every line of chosen templates demoted (**callsite**);
 and a share of anomaly flags cleared. The same scheme, rate and seed never inject twice.
+**Batch**: empty = all stored logs; `latest` = only the logs of the newest ingest batch
+(issues in logs that arrived after the model was trained); or an ingest batch id.
 """
 
 
@@ -22,6 +24,8 @@ and a share of anomaly flags cleared. The same scheme, rate and seed never injec
                        description="Share of all lines whose level is corrupted."),
          "scheme": Param("reference", type="string", enum=["reference", "adjacent", "callsite"], title="Scheme"),
          "seed": Param(1, type="integer", minimum=0, title="Seed"),
+         "batch": Param("", type="string", pattern=r"^(|latest|[0-9]+)$", title="Batch",
+                        description="Empty: all logs; 'latest': the newest ingest batch; or a batch id."),
      })
 def log_simulate_issues():
     @task
@@ -30,7 +34,7 @@ def log_simulate_issues():
 
         p = get_current_context()["params"]
         tasks.prepare_database()
-        return tasks.simulate_issues(float(p["rate"]), str(p["scheme"]), int(p["seed"]))
+        return tasks.simulate_issues(float(p["rate"]), str(p["scheme"]), int(p["seed"]), str(p.get("batch") or "") or None)
 
     inject()
 

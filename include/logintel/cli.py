@@ -198,11 +198,12 @@ def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv o
 
 @app.command("simulate-issues")
 def simulate_issues(rate: float = typer.Option(0.03, min=0.0, max=1.0), scheme: str = "reference", seed: int = 1,
-                    run: Optional[str] = None) -> None:
+                    run: Optional[str] = None,
+                    batch: Optional[str] = typer.Option(None, help="'latest' or an ingest batch id: only its logs")) -> None:
     """Inject wrong levels and cleared anomaly flags into stored logs, keeping the truth."""
     from .corrupt import inject
 
-    _print_json(inject(_url(), rate=rate, scheme=scheme, seed=seed, run=run).as_dict())
+    _print_json(inject(_url(), rate=rate, scheme=scheme, seed=seed, run=run, batch=batch).as_dict())
 
 
 @app.command()
@@ -230,21 +231,29 @@ def report(out_file: Optional[Path] = typer.Option(None, "--out")) -> None:
 @app.command()
 def evaluate(input_file: Path = typer.Option(..., "--input", exists=True), rate: float = 0.03,
              scheme: str = "reference", seed: int = 1, service: Optional[str] = None,
-             as_json: bool = typer.Option(False, "--json"), keep: bool = False) -> None:
+             as_json: bool = typer.Option(False, "--json"), keep: bool = False,
+             protocol: str = typer.Option("in-sample", help="in-sample: train and judge the same logs; "
+                                          "new-logs: train on the earlier logs, judge later batches without retraining"),
+             train_fraction: float = typer.Option(0.7, min=0.05, max=0.95, help="new-logs: share of the lines trained on"),
+             batches: int = typer.Option(3, min=1, help="new-logs: later batches the rest arrives in")) -> None:
     """Run the real path on a throwaway database: ingest, inject, train, score, findings; print scores."""
     from .evaluate import evaluate_file
 
-    result = evaluate_file(input_file, rate=rate, scheme=scheme, seed=seed, service=service, keep=keep)
+    result = evaluate_file(input_file, rate=rate, scheme=scheme, seed=seed, service=service, keep=keep,
+                           protocol=protocol, train_fraction=train_fraction, batches=batches)
     if as_json:
         _print_json(result)
     else:
-        table = Table(title=f"{input_file.name}: scheme {scheme}, rate {rate}, seed {seed}")
+        table = Table(title=f"{input_file.name}: scheme {scheme}, rate {rate}, seed {seed}, protocol {protocol}")
         for col in ("finding", "findings", "injected", "true positives", "precision", "recall", "f1"):
             table.add_column(col)
         for fam, s in result["scores"].items():
             table.add_row(fam, str(s["findings"]), str(s["injected"]), str(s["true_positives"]),
                           str(s["precision"]), str(s["recall"]), str(s["f1"]))
         Console().print(table)
+        if "new_logs" in result:
+            kinds = ", ".join(f"{k} {n}" for k, n in result["new_logs"]["by_kind"].items())
+            Console().print(f"{result['new_logs']['new_logs']:,} logs arrived after training; findings on them: {kinds}")
 
 
 if __name__ == "__main__":

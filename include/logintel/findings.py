@@ -17,6 +17,7 @@ from .settings import get_settings
 log = logging.getLogger(__name__)
 FINDINGS_LOCK = 741_2004
 VERDICT_COLUMNS = ["model_version", "template_key", "level", "kind", "suggested_level", "confidence", "reason"]
+ANOMALY_VERDICT_COLUMNS = ["model_version", "service", "template_key", "host", "bucket", "kind", "confidence", "reason"]
 
 
 @dataclass
@@ -56,6 +57,29 @@ def compute_verdicts(conn, model: ModelRef, min_confidence: float = 0.0) -> int:
         db.copy_rows(conn, "logintel.level_verdicts", VERDICT_COLUMNS,
                      ((model.version, r.template_key, r.level, r.kind, r.suggested_level, float(r.confidence), r.reason)
                       for r in verdicts.itertuples(index=False)))
+    return len(verdicts) + compute_anomaly_verdicts(conn, model, min_confidence)
+
+
+def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0) -> int:
+    """Recompute the episode verdicts on anomaly flags of `model` (see episodes.py), in the
+    caller's transaction."""
+    from . import episodes, frames
+
+    groups = frames.read_frame(conn, db.sql("findings/anomaly_window_stats"), {"model_version": model.version},
+                               dtypes={"service": "str", "template_key": "str", "host": "str",
+                                       "flagged": "int64", "unflagged": "int64"})
+    baseline = frames.read_frame(conn, db.sql("findings/anomaly_baseline"), {"model_version": model.version},
+                                 dtypes={"service": "str", "template_key": "str", "flagged": "int64",
+                                         "unflagged": "int64", "span_buckets": "float64"})
+    hosts = frames.read_frame(conn, db.sql("findings/host_shares"), {"model_version": model.version},
+                              dtypes={"service": "str", "host": "str", "share": "float64"})
+    verdicts = episodes.anomaly_verdicts(groups, baseline, hosts)
+    verdicts = verdicts[verdicts["confidence"] >= min_confidence]
+    conn.execute(db.sql("findings/delete_anomaly_verdicts"), {"model_version": model.version})
+    if len(verdicts):
+        db.copy_rows(conn, "logintel.anomaly_verdicts", ANOMALY_VERDICT_COLUMNS,
+                     ((model.version, r.service, r.template_key, r.host, r.bucket.isoformat(), r.kind,
+                       float(r.confidence), r.reason) for r in verdicts.itertuples(index=False)))
     return len(verdicts)
 
 
@@ -76,6 +100,7 @@ def record_findings(url: str, run_key: str = "manual", min_confidence: float | N
                 n_verdicts = compute_verdicts(conn, model, min_confidence)
                 conn.execute(db.sql("findings/set_scope"), {"model_version": model.version})
             lock_conn.execute("ANALYZE logintel.level_verdicts")
+            lock_conn.execute("ANALYZE logintel.anomaly_verdicts")
             run = gx_run.validate_findings(url, run_key)
             level_ids = _failing_ids(lock_conn, run, "level_issue")
             anomaly_ids = _failing_ids(lock_conn, run, "anomaly_issue")

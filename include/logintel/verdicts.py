@@ -12,13 +12,14 @@ import pandas as pd
 
 from .vocab import LEVELS, PROB_COLUMNS
 
-__all__ = ["level_verdicts", "level_posterior", "VERDICT_COLUMNS"]
+__all__ = ["level_verdicts", "level_posterior", "shorten", "VERDICT_COLUMNS"]
 
 VERDICT_COLUMNS = ["template_key", "level", "kind", "suggested_level", "confidence", "reason"]
 N_LEVELS = len(LEVELS)
 
 
-def _short(key: str, width: int = 80) -> str:
+def shorten(key: str, width: int = 80) -> str:
+    """A template key cut to `width` characters for a reason text."""
     key = str(key)
     return key if len(key) <= width else key[: width - 1] + "\u2026"
 
@@ -215,17 +216,17 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
         if mixed:
             others = n - int(c[r])
             if c[m] * 2 >= others and c[m] > 0:
-                reason = (f'{int(c[m])} of {n - 1} other lines of "{_short(key)}" are {LEVELS[m]}'
+                reason = (f'{int(c[m])} of {n - 1} other lines of "{shorten(key)}" are {LEVELS[m]}'
                           f' ({int(c[r])} recorded as {LEVELS[r]})')
             else:
                 pm = p_known[t, m:].sum() if np.isfinite(p_known[t]).all() else float("nan")
-                reason = (f'{int(c[m])} of {n} lines of "{_short(key)}" are {LEVELS[m]} and its wording reads '
+                reason = (f'{int(c[m])} of {n} lines of "{shorten(key)}" are {LEVELS[m]} and its wording reads '
                           f'{LEVELS[m]} or worse (p={pm:.2f}): the {int(c[r])} {LEVELS[r]} lines look '
                           f'{"demoted" if m > r else "promoted"}')
         else:
             which = "every line" if n > 1 else "the only line"
             pm = p_known[t, m] if np.isfinite(p_known[t, m]) else float("nan")
-            reason = (f'{which} of "{_short(key)}" is {LEVELS[r]} ({n} lines), but its wording reads as '
+            reason = (f'{which} of "{shorten(key)}" is {LEVELS[r]} ({n} lines), but its wording reads as '
                       f'{LEVELS[m]} (p={pm:.2f}, from a model never trained on this template)')
         rows.append((key, LEVELS[r], kind, LEVELS[m], float(wrong), reason))
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)

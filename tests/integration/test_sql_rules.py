@@ -1,5 +1,5 @@
-"""The rules whose only home is SQL, checked on a real PostgreSQL: the anomaly rule of
-`v_prediction_checks`, the findings scope, and the template statistics behind level verdicts."""
+"""The rules whose only home is SQL, checked on a real PostgreSQL: how `v_prediction_checks`
+applies anomaly verdicts to lines, the findings scope, and the statistics behind verdicts."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,8 @@ def _setup(conn) -> None:
     for i, level, flag, svc, msg in rows:
         conn.execute("""INSERT INTO logintel.logs (id, ts, service, source, source_line, level, message, is_anomaly,
                             ingest_batch_id, dedupe_key)
-                        VALUES (%s, now(), %s, 'test', %s, %s, %s, %s, %s, md5(%s::text)::uuid)""",
+                        VALUES (%s, TIMESTAMPTZ '2026-01-05 10:02:00+00', %s, 'test', %s, %s, %s, %s, %s,
+                                md5(%s::text)::uuid)""",
                      (i, svc, i, level, msg, flag, batch, i))
     for version, status in (("m1", "champion"), ("m2", "candidate")):
         conn.execute("""INSERT INTO logintel.model_versions (version, algorithm, params, training_rows, max_log_id,
@@ -38,20 +39,47 @@ def _setup(conn) -> None:
                             VALUES (%s, %s, %s, 'INFO', 0.9, %s, %s)""", (log_id, version, key, score, pred))
 
 
-def test_anomaly_rule_and_scope_in_sql(fresh_db):
+def _verdict(conn, version: str, service: str, key: str, kind: str, bucket: str = "2026-01-05 10:00:00+00") -> None:
+    conn.execute("""INSERT INTO logintel.anomaly_verdicts (model_version, service, template_key, host, bucket, kind,
+                        confidence, reason) VALUES (%s, %s, %s, '', %s, %s, 0.95, 'test')""",
+                 (version, service, key, bucket, kind))
+
+
+def test_anomaly_verdicts_and_scope_in_sql(fresh_db):
     with db.transaction(fresh_db) as conn:
         _setup(conn)
+        _verdict(conn, "m2", "api", "a", "missed_anomaly")   # log 1: unflagged -> missed_anomaly
+        _verdict(conn, "m2", "api", "b", "false_anomaly")    # logs 2, 3: flagged -> false_anomaly
+        _verdict(conn, "m2", "db", "a", "missed_anomaly")    # log 5 (unflagged) yes, log 6 (flagged) no
+        _verdict(conn, "m2", "db", "c", "missed_anomaly")    # log 4: flag unknown -> nothing
+        _verdict(conn, "m2", "db", "a", "false_anomaly", "2026-01-05 10:05:00+00")  # another bucket: nothing
+        _verdict(conn, "m1", "api", "a", "false_anomaly")    # another version: not while m2 is judged
         assert conn.execute("SELECT count(*) FROM logintel.v_prediction_checks").fetchone()[0] == 0  # no scope yet
         conn.execute(db.sql("findings/set_scope"), {"model_version": "m2"})
         conn.execute(db.sql("findings/set_scope"), {"model_version": "m2"})  # idempotent
-        rows = conn.execute("SELECT id, model_version, anomaly_issue FROM logintel.v_prediction_checks "
-                            "ORDER BY id").fetchall()
+        rows = conn.execute("SELECT id, model_version, anomaly_issue, anomaly_confidence "
+                            "FROM logintel.v_prediction_checks ORDER BY id").fetchall()
         # the scope, not the champion, decides which version is judged
         assert {r[1] for r in rows} == {"m2"} and len(rows) == 6
-        assert [(r[0], r[2]) for r in rows if r[2]] == [(1, "missed_anomaly"), (2, "false_anomaly")]
+        assert [(r[0], r[2]) for r in rows if r[2]] == [(1, "missed_anomaly"), (2, "false_anomaly"),
+                                                        (3, "false_anomaly"), (5, "missed_anomaly")]
+        assert {round(r[3], 2) for r in rows if r[2]} == {0.95}
         conn.execute(db.sql("findings/set_scope"), {"model_version": "m1"})
         assert conn.execute("SELECT count(*) FROM logintel.findings_scope").fetchone()[0] == 1
-        assert {r[0] for r in conn.execute("SELECT model_version FROM logintel.v_prediction_checks")} == {"m1"}
+        checks = conn.execute("SELECT model_version, id, anomaly_issue FROM logintel.v_prediction_checks").fetchall()
+        assert {r[0] for r in checks} == {"m1"}
+        assert [(r[1], r[2]) for r in checks if r[2]] == []  # log 1 is unflagged: a false_anomaly verdict is not its issue
+
+
+def test_anomaly_window_stats_in_sql(fresh_db):
+    with db.transaction(fresh_db) as conn:
+        _setup(conn)
+        groups = conn.execute(db.sql("findings/anomaly_window_stats"), {"model_version": "m1"}).fetchall()
+        base = conn.execute(db.sql("findings/anomaly_baseline"), {"model_version": "m1"}).fetchall()
+    # only templates with flagged lines nearby; the unknown flag (log 4) is left out
+    assert sorted((s, k, h, f, u) for s, k, h, _, f, u in groups) == [
+        ("api", "b", "", 2, 0), ("db", "a", "", 1, 1)]
+    assert sorted(r[:4] for r in base) == [("api", "a", 0, 1), ("api", "b", 2, 0), ("db", "a", 1, 1)]
 
 
 def test_template_level_stats_in_sql(fresh_db):

@@ -108,7 +108,7 @@ def write_report() -> str:
     return str(write(database_url()))
 
 
-def simulate_issues(rate: float, scheme: str, seed: int) -> dict:
+def simulate_issues(rate: float, scheme: str, seed: int, batch: str | None = None) -> dict:
     from ..corrupt import inject
 
-    return inject(database_url(), rate=rate, scheme=scheme, seed=seed).as_dict()
+    return inject(database_url(), rate=rate, scheme=scheme, seed=seed, batch=batch).as_dict()

@@ -1,11 +1,12 @@
 -- Demote the level of a deterministic pseudo-random sample of WARN-or-worse lines and keep the truth
--- (%(n)s = rate x the number of WARN-or-worse lines).
+-- (%(n)s = rate x the number of WARN-or-worse lines; of one ingest batch when %(batch)s is set).
 -- reference: ERROR->INFO (a quarter ERROR->WARN), WARN->DEBUG, FATAL->DEBUG
 -- adjacent:  one step down
 WITH pick AS (
     SELECT l.id, l.level
     FROM logintel.logs l
     WHERE l.level IN ('WARN', 'ERROR', 'FATAL')
+      AND (%(batch)s::bigint IS NULL OR l.ingest_batch_id = %(batch)s::bigint)
       AND NOT EXISTS (SELECT 1 FROM logintel.injected_issues i WHERE i.log_id = l.id)
     ORDER BY md5(l.id::text || ':' || %(seed)s::text)
     LIMIT %(n)s

@@ -8,13 +8,7 @@ JOIN unnest(%(level_ids)s::bigint[]) AS f(id) USING (id)
 WHERE c.level_issue IS NOT NULL
 UNION ALL
 SELECT c.id, %(run_key)s, c.anomaly_issue, c.is_anomaly::text, (NOT c.is_anomaly)::text,
-       CASE WHEN c.anomaly_issue = 'missed_anomaly' THEN c.anomaly_score ELSE 1 - c.anomaly_score END,
-       CASE WHEN c.anomaly_issue = 'missed_anomaly'
-            THEN format('not flagged, but anomaly score %%s (template "%%s", level %%s)',
-                        round(c.anomaly_score::numeric, 2), left(c.template_key, 120), c.level)
-            ELSE format('flagged, but anomaly score only %%s (template "%%s")',
-                        round(c.anomaly_score::numeric, 2), left(c.template_key, 120)) END,
-       c.model_version
+       least(1, greatest(0, c.anomaly_confidence)), c.anomaly_reason, c.model_version
 FROM logintel.v_prediction_checks c
 JOIN unnest(%(anomaly_ids)s::bigint[]) AS f(id) USING (id)
 WHERE c.anomaly_issue IS NOT NULL

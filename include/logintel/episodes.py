@@ -1,0 +1,144 @@
+"""Anomaly verdicts from episodes: is an unflagged line part of a flagged episode, or a
+flagged line alone in quiet traffic?
+
+A line-level score cannot tell a flagged line from its unflagged neighbour: they share the
+template, the service and the minute. The evidence is the window around them. For each
+(service, template, host, 5-minute bucket) the window is the bucket and its two neighbours:
+
+* ``f`` flagged and ``u`` unflagged lines of the template (all hosts) in the window;
+* ``lam``: how many unflagged lines of that template the window holds in normal times
+  (its unflagged lines in the model's history / the history's length in buckets x 3);
+* ``f_host``: the flagged lines of the window on this host (episodes usually sit on a host).
+
+Missed anomaly. The unflagged lines are background B ~ Poisson(lam) plus episode lines whose
+flag was lost, C. With each episode line losing its flag with probability ``missed_prior``
+(rho), C given the ``f`` kept flags is negative binomial: P(C = c) ~ C(f + c, c) rho^c. The
+chance that a given unflagged line is a lost flag is E[C / u | u, f]; the host's share of the
+window's flagged lines against its share of normal traffic scales those odds. A verdict is
+made at ``threshold`` and above; the verdict's confidence is that probability.
+
+False anomaly (rare on purpose): a flagged line with no other flagged line anywhere in its
+window, of a template seen at least ``min_history`` times in the history and never flagged
+there, and not more frequent than usual. Confidence: the Laplace estimate of the template's
+unflagged share.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .verdicts import shorten
+
+__all__ = ["anomaly_verdicts", "lost_flag_probability", "VERDICT_COLUMNS"]
+
+VERDICT_COLUMNS = ["service", "template_key", "host", "bucket", "kind", "confidence", "reason"]
+WINDOW = 1               # buckets on each side of a line's bucket
+BUCKET_MINUTES = 5       # the buckets of sql/findings/anomaly_window_stats.sql
+MISSED_PRIOR = 0.1       # rho: share of an episode's lines whose flag is lost (prior)
+THRESHOLD = 0.9          # a missed-anomaly verdict needs this probability
+MIN_HISTORY = 200        # a false-anomaly verdict needs this many history lines of the template
+MAX_LOST = 200           # C is summed up to this many lines per window
+
+
+def lost_flag_probability(u: np.ndarray, f: np.ndarray, lam: np.ndarray, rho: float = MISSED_PRIOR,
+                          host_ratio: np.ndarray | None = None, max_lost: int = MAX_LOST) -> np.ndarray:
+    """P(an unflagged line of the window is an episode line that lost its flag), per window.
+
+    ``u``/``f``: unflagged / flagged lines of the window; ``lam``: expected unflagged
+    background lines; ``host_ratio``: likelihood ratio of the line's host (1 = no evidence).
+    """
+    from scipy.special import gammaln
+
+    u = np.asarray(u, dtype=np.float64)
+    f = np.asarray(f, dtype=np.float64)
+    lam = np.maximum(np.asarray(lam, dtype=np.float64), 1e-4)
+    out = np.zeros(len(u))
+    if len(u) == 0:
+        return out
+    cmax = int(min(max_lost, max(1.0, u.max())))
+    c = np.arange(cmax + 1, dtype=np.float64)[None, :]
+    U, F, L = u[:, None], f[:, None], lam[:, None]
+    log_c = gammaln(F + c + 1) - gammaln(c + 1) - gammaln(F + 1) + c * np.log(rho) + (F + 1) * np.log1p(-rho)
+    b = U - c
+    log_b = np.where(b >= 0, b * np.log(L) - L - gammaln(np.maximum(b, 0) + 1), -np.inf)
+    joint = np.where(c <= U, log_c + log_b, -np.inf)
+    joint -= joint.max(1, keepdims=True)
+    w = np.exp(joint)
+    w /= w.sum(1, keepdims=True)
+    p = (w * c).sum(1) / np.maximum(u, 1)
+    if host_ratio is not None:
+        odds = p / np.maximum(1 - p, 1e-12) * np.asarray(host_ratio, dtype=np.float64)
+        p = odds / (1 + odds)
+    return np.where(u > 0, p, 0.0)
+
+
+def _window_sum(df: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.DataFrame:
+    """Sums of `cols` over each row's bucket and its WINDOW neighbours, per `keys`."""
+    step = pd.Timedelta(minutes=BUCKET_MINUTES)
+    base = df.groupby([*keys, "bucket"], sort=False)[cols].sum()
+    shifted = [base.rename(index=lambda b, d=d: b + d * step, level="bucket") for d in range(-WINDOW, WINDOW + 1)]
+    return pd.concat(shifted).groupby(level=[*keys, "bucket"], sort=False).sum()
+
+
+def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: pd.DataFrame, *,
+                     rho: float = MISSED_PRIOR, threshold: float = THRESHOLD,
+                     min_history: int = MIN_HISTORY) -> pd.DataFrame:
+    """Verdicts per (service, template_key, host, bucket).
+
+    ``groups``: service, template_key, host, bucket, flagged, unflagged (the scored logs);
+    ``baseline``: service, template_key, flagged, unflagged, span_buckets (the history);
+    ``host_shares``: service, host, share (the history).
+    """
+    if groups.empty:
+        return pd.DataFrame(columns=VERDICT_COLUMNS)
+    g = groups.copy()
+    g["bucket"] = pd.to_datetime(g["bucket"], utc=True)
+    tpl = ["service", "template_key"]
+    win = _window_sum(g, tpl, ["flagged", "unflagged"]).rename(columns={"flagged": "f", "unflagged": "u"})
+    win_host = _window_sum(g, [*tpl, "host"], ["flagged"]).rename(columns={"flagged": "f_host"})
+    g = g.join(win, on=[*tpl, "bucket"]).join(win_host, on=[*tpl, "host", "bucket"])
+    span = float(baseline["span_buckets"].iloc[0]) if len(baseline) else 1.0
+    base = baseline.set_index(tpl)[["flagged", "unflagged"]].rename(
+        columns={"flagged": "hist_flagged", "unflagged": "hist_unflagged"})
+    g = g.join(base, on=tpl)
+    g[["hist_flagged", "hist_unflagged"]] = g[["hist_flagged", "hist_unflagged"]].fillna(0)
+    width = 2 * WINDOW + 1
+    g["lam"] = g["hist_unflagged"] / span * width
+    shares = host_shares.set_index(["service", "host"])["share"]
+    share = shares.reindex(pd.MultiIndex.from_frame(g[["service", "host"]])).to_numpy(dtype=np.float64)
+    known_host = (g["host"] != "").to_numpy() & np.isfinite(share)
+    share = np.where(known_host, np.clip(np.nan_to_num(share, nan=1.0), 1e-3, 1.0), 1.0)
+    # the host's (smoothed) share of the window's flagged lines against its share of normal traffic
+    ratio = np.where(known_host, (g["f_host"].to_numpy() + share) / (g["f"].to_numpy() + 1) / share, 1.0)
+
+    rows = []
+    missed = (g["unflagged"] > 0) & (g["f"] > 0)
+    if missed.any():
+        m = g[missed]
+        p = lost_flag_probability(m["u"].to_numpy(), m["f"].to_numpy(), m["lam"].to_numpy(), rho,
+                                  ratio[missed.to_numpy()])
+        keep = p >= threshold
+        for r, conf in zip(m[keep].itertuples(index=False), p[keep]):
+            rows.append((r.service, r.template_key, r.host, r.bucket, "missed_anomaly", float(conf),
+                         f"{int(r.f)} of {int(r.f + r.u)} lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) "
+                         f"within {BUCKET_MINUTES * WINDOW} minutes are flagged anomalous, where "
+                         f"{r.lam:.2f} unflagged lines are normal: this line looks like part of that episode"))
+
+    # false anomalies: a flagged line alone in its window, everywhere, of a template never flagged
+    all_flagged = g.groupby("bucket")["flagged"].sum()
+    around = sum(all_flagged.rename(index=lambda b, d=d: b + d * pd.Timedelta(minutes=BUCKET_MINUTES))
+                 .reindex(g["bucket"]).fillna(0).to_numpy() for d in range(-WINDOW, WINDOW + 1))
+    hist_n = (g["hist_flagged"] + g["hist_unflagged"]).to_numpy()
+    lam_all = hist_n / span * width
+    from scipy.stats import poisson
+
+    usual = poisson.sf(g["f"].to_numpy() + g["u"].to_numpy() - 1, np.maximum(lam_all, 1e-9)) >= 0.05
+    lone = ((g["flagged"].to_numpy() > 0) & (around == g["flagged"].to_numpy()) & (g["hist_flagged"].to_numpy() == 0)
+            & (hist_n >= min_history) & usual)
+    for r, n in zip(g[lone].itertuples(index=False), hist_n[lone]):
+        conf = (n + 1) / (n + 2)
+        rows.append((r.service, r.template_key, r.host, r.bucket, "false_anomaly", float(conf),
+                     f"the only flagged line within {BUCKET_MINUTES * WINDOW} minutes anywhere, and none of the "
+                     f"{int(n)} earlier lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) was flagged"))
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+

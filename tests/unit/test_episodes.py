@@ -1,0 +1,57 @@
+"""Episode verdicts on anomaly flags (episodes.py): lost flags inside flagged episodes, lone flags in quiet traffic."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from logintel.episodes import anomaly_verdicts, lost_flag_probability
+
+T0 = pd.Timestamp("2026-01-05 10:00", tz="UTC")
+
+
+def _groups(rows):
+    return pd.DataFrame(rows, columns=["service", "template_key", "host", "bucket", "flagged", "unflagged"])
+
+
+def _baseline(rows, span=2000.0):
+    df = pd.DataFrame(rows, columns=["service", "template_key", "flagged", "unflagged"])
+    df["span_buckets"] = span
+    return df
+
+
+HOSTS = pd.DataFrame([("pay", "h1", 0.5), ("pay", "h2", 0.5)], columns=["service", "host", "share"])
+
+
+def test_probability_grows_with_the_episode_and_falls_with_the_background():
+    p = lost_flag_probability(np.array([1, 1, 1, 1]), np.array([2, 20, 20, 20]), np.array([0.01, 0.01, 0.5, 5.0]))
+    assert p[1] > p[0] and p[1] > p[2] > p[3]
+    assert p[1] > 0.95 and p[3] < 0.5
+    assert lost_flag_probability(np.array([0]), np.array([5]), np.array([0.1]))[0] == 0  # nothing unflagged
+
+
+def test_an_unflagged_line_inside_a_flagged_burst_is_a_missed_anomaly():
+    groups = _groups([("pay", "Timeout calling <*>", "h1", T0, 25, 1),
+                      ("pay", "Timeout calling <*>", "h1", T0 + pd.Timedelta("5min"), 10, 0),
+                      ("pay", "Charge ok <*>", "h2", T0, 2, 30)])  # a busy template with two flags: no verdict
+    base = _baseline([("pay", "Timeout calling <*>", 0, 20), ("pay", "Charge ok <*>", 0, 40000)])
+    v = anomaly_verdicts(groups, base, HOSTS)
+    assert v[["template_key", "bucket", "kind"]].values.tolist() == [["Timeout calling <*>", T0, "missed_anomaly"]]
+    assert v["confidence"].iloc[0] >= 0.9 and "35 of 36 lines" in v["reason"].iloc[0]
+
+
+def test_a_lone_flag_in_quiet_traffic_is_a_false_anomaly_only_when_the_template_never_was_one():
+    quiet = _groups([("pay", "Charge ok <*>", "h1", T0, 1, 3)])
+    never = _baseline([("pay", "Charge ok <*>", 0, 4000)])
+    v = anomaly_verdicts(quiet, never, HOSTS)
+    assert v["kind"].tolist() == ["false_anomaly"] and v["confidence"].iloc[0] > 0.99
+    sometimes = _baseline([("pay", "Charge ok <*>", 3, 4000)])
+    assert anomaly_verdicts(quiet, sometimes, HOSTS).empty
+    near_others = _groups([("pay", "Charge ok <*>", "h1", T0, 1, 3),
+                           ("db", "Disk full", "", T0 + pd.Timedelta("5min"), 4, 0)])
+    assert (anomaly_verdicts(near_others, never, HOSTS)["kind"] != "false_anomaly").all()
+    rare = _baseline([("pay", "Charge ok <*>", 0, 50)])  # too little history to be sure
+    assert anomaly_verdicts(quiet, rare, HOSTS).empty
+
+
+def test_no_groups_no_verdicts():
+    assert anomaly_verdicts(_groups([]), _baseline([]), HOSTS).empty
