@@ -63,6 +63,8 @@ ANOMALY_RATES = (0.03, 0.10, 0.20)
 ANOMALY_SEEDS = (42, 7, 11)   # generator seeds: different logs, different episodes
 ANOMALY_LOGS = 100_000
 BANDS = (0.5, 0.9, 0.95, 0.99, 1.0000001)
+ALERT_SHARE = 0.10            # alert check: every line of a few templates (~10 % of lines) flagged
+ALERT_CLEARED = 0.20          # ... and 20 % of those flags cleared in the new batches
 
 
 def _one(task: dict) -> dict:
@@ -94,11 +96,13 @@ def _median(values):
     return round(statistics.median(values), 3) if values else None
 
 
-def _prepare(name: str, path: Path, service: str | None, protocol: str, tmp: Path, stack) -> tuple[str, dict | None]:
-    """The database every run of (dataset, protocol) copies: all logs (in-sample) or the history (new-logs)."""
+def _prepare(name: str, path: Path, service: str | None, protocol: str, tmp: Path, stack,
+             alerts: bool = False) -> tuple[str, dict | None]:
+    """The database every run of (dataset, protocol) copies: all logs (in-sample) or the history
+    (new-logs); with `alerts`, the flags are replaced by alert labels first (imitate_alert_labels)."""
     from logintel.evaluate import throwaway_database
     from logintel.ingest import ingest_paths
-    from logintel.new_logs import split_by_time
+    from logintel.new_logs import imitate_alert_labels, split_by_time
 
     if protocol == "in-sample":
         base = stack.enter_context(throwaway_database())
@@ -106,7 +110,9 @@ def _prepare(name: str, path: Path, service: str | None, protocol: str, tmp: Pat
         return base, None
     with throwaway_database() as source:
         ingest_paths([path], default_service=service, url=source)
-        split = split_by_time(source, tmp / f"{name}-split")
+        if alerts:
+            imitate_alert_labels(source, share=ALERT_SHARE, seed=1)
+        split = split_by_time(source, tmp / f"{name}{'-alerts' if alerts else ''}-split")
     base = stack.enter_context(throwaway_database())
     ingest_paths([split.history], url=base)
     return base, split.as_dict()
@@ -142,7 +148,7 @@ def run(args) -> dict:
     rows: list[dict] = []
     anomaly_rows: list[dict] = []
     with scratch_dirs():
-        for protocol in protocols:
+        for protocol in protocols if args.grid else ():
             for name, path, service in datasets:
                 with ExitStack() as stack:
                     base, split = _prepare(name, path, service, protocol, tmp, stack)
@@ -164,8 +170,39 @@ def run(args) -> dict:
                     tasks += [{**common, "anomaly_rate": r} for r in ANOMALY_RATES]
                     console.print(f"[bold]anomaly grid[/], generator seed {gen_seed}: {len(tasks)} runs")
                     anomaly_rows += _run_tasks(tasks, args.jobs, console)
+        alert_rows: list[dict] = []
+        if args.alert_grid and "new-logs" in protocols:
+            for name, path, service in datasets:
+                with ExitStack() as stack:
+                    base, split = _prepare(name, path, service, "new-logs", tmp, stack, alerts=True)
+                    common = {"dataset": name, "base": base, "split": split, "protocol": "new-logs",
+                              "scheme": "reference", "rate": 0.0}
+                    tasks = [{**common, "scheme": "none", "seed": 1, "anomaly_rate": 0.0}]
+                    tasks += [{**common, "seed": seed, "anomaly_rate": ALERT_CLEARED} for seed in seeds]
+                    console.print(f"[bold]alert check[/] {name}: {len(tasks)} runs")
+                    alert_rows += _run_tasks(tasks, args.jobs, console)
     return {"rows": rows, "summary": summarise(rows), "anomaly_rows": anomaly_rows,
-            "anomaly_summary": summarise_anomalies(anomaly_rows), "calibration": calibration(rows)}
+            "anomaly_summary": summarise_anomalies(anomaly_rows), "calibration": calibration(rows),
+            "alert_rows": alert_rows, "alert_summary": summarise_alerts(alert_rows)}
+
+
+def summarise_alerts(rows: list[dict]) -> list[dict]:
+    """The alert check per dataset: missed-anomaly P/R over seeds (pooled), findings on the clean batch."""
+    out = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        cleared = [r for r in rows if r["dataset"] == dataset and r["anomaly_rate"] > 0]
+        clean = [r for r in rows if r["dataset"] == dataset and r["anomaly_rate"] == 0]
+        tp = sum(r["scores"]["missed_anomaly"]["true_positives"] for r in cleared)
+        found = sum(r["scores"]["missed_anomaly"]["findings"] for r in cleared)
+        injected = sum(r["scores"]["missed_anomaly"]["injected"] for r in cleared)
+        clean_findings = sum(r["new_logs"]["by_kind"].get(k, 0) for r in clean for k in ("missed_anomaly", "false_anomaly"))
+        p = tp / found if found else None
+        rec = tp / injected if injected else None
+        out.append({"dataset": dataset, "runs": len(cleared), "injected": injected, "findings": found,
+                    "precision": None if p is None else round(p, 3), "recall": None if rec is None else round(rec, 3),
+                    "clean_batch_findings": clean_findings, "target": "P>=0.95 R>=0.9",
+                    "met": None if not injected else (p or 0) >= 0.95 and (rec or 0) >= 0.9})
+    return out
 
 
 def summarise_anomalies(rows: list[dict]) -> list[dict]:
@@ -272,6 +309,16 @@ def render(result: dict) -> None:
                       str(e["true_positives"]), str(e["precision"]), str(e["recall"]), str(e["false_anomaly"]),
                       f"{100 * (e['anomaly_findings_share'] or 0):.3f} %", e["target"], met)
         console.print(t)
+    if result.get("alert_summary"):
+        t = Table(title=f"Alert check: every line of a few templates flagged (~{ALERT_SHARE:.0%} of lines), "
+                        f"{ALERT_CLEARED:.0%} of the new batches' flags cleared")
+        for col in ("dataset", "runs", "injected", "findings", "precision", "recall", "clean-batch findings", "target", "met"):
+            t.add_column(col, justify="right")
+        for e in result["alert_summary"]:
+            met = {True: "[green]yes[/]", False: "[red]NO[/]", None: ""}[e["met"]]
+            t.add_row(e["dataset"], str(e["runs"]), str(e["injected"]), str(e["findings"]), str(e["precision"]),
+                      str(e["recall"]), str(e["clean_batch_findings"]), e["target"], met)
+        console.print(t)
     for protocol, cal in result.get("calibration", {}).items():
         t = Table(title=f"Calibration of level findings ({protocol}): ECE {cal['ece']} over {cal['findings']} findings")
         for col in ("confidence", "findings", "mean confidence", "right"):
@@ -298,6 +345,13 @@ def markdown(result: dict) -> str:
             lines.append(f"| {e['cleared']:.2f} | {e['new_lines']:,} | {e['injected']} | {e['findings']} "
                          f"| {e['precision']} | {e['recall']} | {e['false_anomaly']} "
                          f"| {100 * (e['anomaly_findings_share'] or 0):.3f} % | {e['target']} | {met} |")
+    if result.get("alert_summary"):
+        lines += ["", "| alert check: dataset | runs | injected | findings | precision | recall | clean-batch findings "
+                  "| target | met |", "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+        for e in result["alert_summary"]:
+            met = {True: "yes", False: "**no**", None: ""}[e["met"]]
+            lines.append(f"| {e['dataset']} | {e['runs']} | {e['injected']} | {e['findings']} | {e['precision']} "
+                         f"| {e['recall']} | {e['clean_batch_findings']} | {e['target']} | {met} |")
     for protocol, cal in result.get("calibration", {}).items():
         lines += ["", f"Calibration of level findings ({protocol}): ECE {cal['ece']} over {cal['findings']} findings", "",
                   "| confidence | findings | mean confidence | right |", "|---|---:|---:|---:|"]
@@ -311,6 +365,10 @@ def main() -> int:
     parser.add_argument("--synthetic-logs", type=int, default=20000)
     parser.add_argument("--quick", action="store_true", help="one rate, one seed, two schemes")
     parser.add_argument("--protocol", choices=("new-logs", "in-sample", "both"), default="both")
+    parser.add_argument("--no-grid", dest="grid", action="store_false",
+                        help="skip the scheme x rate x seed grid (run only the anomaly grid and the alert check)")
+    parser.add_argument("--no-alert-check", dest="alert_grid", action="store_false",
+                        help="skip the alert check (alert labels on every dataset, 20 %% of them cleared)")
     parser.add_argument("--no-anomaly-grid", dest="anomaly_grid", action="store_false",
                         help="skip the anomaly grid (synthetic 100k logs x 3 generator seeds)")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "detection.json")

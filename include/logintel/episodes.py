@@ -17,6 +17,12 @@ chance that a given unflagged line is a lost flag is E[C / u | u, f]; the host's
 window's flagged lines against its share of normal traffic scales those odds. A verdict is
 made at ``threshold`` and above; the verdict's confidence is that probability.
 
+Alert templates. Some templates are anomalies by nature (hardware alerts): (almost) every line
+of them in the history is flagged. :func:`alert_template_probability` weighs "alert template"
+against "mixed template" from the history's counts; an unflagged line of an alert template is a
+lost flag. That verdict is template-wide (host ``*``, bucket ``-infinity``); a line gets the
+stronger of its episode and template verdicts.
+
 False anomaly (rare on purpose): a flagged line with no other flagged line anywhere in its
 window, of a template seen at least ``min_history`` times in the history and never flagged
 there, and not more frequent than usual. Confidence: the Laplace estimate of the template's
@@ -29,7 +35,8 @@ import pandas as pd
 
 from .verdicts import shorten
 
-__all__ = ["anomaly_verdicts", "lost_flag_probability", "VERDICT_COLUMNS"]
+__all__ = ["anomaly_verdicts", "alert_template_probability", "lost_flag_probability", "stored_bucket",
+           "VERDICT_COLUMNS"]
 
 VERDICT_COLUMNS = ["service", "template_key", "host", "bucket", "kind", "confidence", "reason"]
 WINDOW = 1               # buckets on each side of a line's bucket
@@ -38,6 +45,9 @@ MISSED_PRIOR = 0.1       # rho: share of an episode's lines whose flag is lost (
 THRESHOLD = 0.9          # a missed-anomaly verdict needs this probability
 MIN_HISTORY = 200        # a false-anomaly verdict needs this many history lines of the template
 MAX_LOST = 200           # C is summed up to this many lines per window
+ALERT_LOSS_B = 9.0       # alert templates lose a flag with r ~ Beta(1, 9) (mean 10 %)
+MIXED_MAX = 0.95         # mixed templates flag at most 95 % of their lines
+MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lines
 
 
 def lost_flag_probability(u: np.ndarray, f: np.ndarray, lam: np.ndarray, rho: float = MISSED_PRIOR,
@@ -72,6 +82,59 @@ def lost_flag_probability(u: np.ndarray, f: np.ndarray, lam: np.ndarray, rho: fl
     return np.where(u > 0, p, 0.0)
 
 
+ALL_HOSTS = "*"
+ALL_TIME = pd.Timestamp("1970-01-01", tz="UTC")  # stored as '-infinity' (see stored_bucket)
+
+
+def alert_template_probability(flagged: np.ndarray, unflagged: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """P(template is an alert template | its history's flagged / unflagged lines), per template.
+
+    Two kinds of template carry flags: alert templates (every line an anomaly; a flag is lost
+    with probability r ~ Beta(1, ALERT_LOSS_B)) and mixed ones (a share q ~ Uniform(0, MIXED_MAX)
+    of lines flagged: episodes, partly anomalous messages). The share of alert templates among
+    the flagged ones is estimated from the source itself (EM), within [0.05, 0.95].
+    """
+    from scipy.special import betainc, betaln
+
+    a = np.asarray(flagged, dtype=np.float64)
+    b = np.asarray(unflagged, dtype=np.float64)
+    out = np.zeros(len(a))
+    has = a > 0
+    if not has.any():
+        return out
+    a, b = a[has], b[has]
+    log_alert = betaln(b + 1, a + ALERT_LOSS_B) - betaln(1, ALERT_LOSS_B)
+    # q ~ Uniform(0, MIXED_MAX): the incomplete beta integral up to MIXED_MAX
+    log_mixed = betaln(a + 1, b + 1) + np.log(np.maximum(betainc(a + 1, b + 1, MIXED_MAX), 1e-300)) - np.log(MIXED_MAX)
+    w = 0.5
+    for _ in range(iterations):
+        odds = np.exp(np.clip(log_alert - log_mixed, -700, 700)) * w / (1 - w)
+        post = odds / (1 + odds)
+        w = float(np.clip(post.mean(), 0.05, 0.95))
+    out[has] = post
+    return out
+
+
+def _alert_template_verdicts(baseline: pd.DataFrame, threshold: float) -> list[tuple]:
+    """Template-wide missed-anomaly verdicts: an unflagged line of an alert template lost its flag."""
+    if baseline.empty:
+        return []
+    # the history the model was trained on: what the source's alert templates look like
+    flagged = baseline["flagged"].to_numpy(dtype=np.float64)
+    unflagged = baseline["unflagged"].to_numpy(dtype=np.float64)
+    p = alert_template_probability(flagged, unflagged)
+    keep = (p >= threshold) & (flagged >= MIN_ALERT_LINES)
+    return [(r.service, r.template_key, ALL_HOSTS, ALL_TIME, "missed_anomaly", float(conf),
+             f"{int(fl)} of {int(fl + un)} earlier lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) "
+             f"were flagged anomalous: an alert template, so an unflagged line of it looks like a lost flag")
+            for r, conf, fl, un in zip(baseline[keep].itertuples(index=False), p[keep], flagged[keep], unflagged[keep])]
+
+
+def stored_bucket(bucket: pd.Timestamp) -> str:
+    """The bucket as written to anomaly_verdicts: template-wide verdicts use '-infinity'."""
+    return "-infinity" if bucket == ALL_TIME else bucket.isoformat()
+
+
 def _window_sum(df: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.DataFrame:
     """Sums of `cols` over each row's bucket and its WINDOW neighbours, per `keys`."""
     step = pd.Timedelta(minutes=BUCKET_MINUTES)
@@ -89,8 +152,9 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     ``baseline``: service, template_key, flagged, unflagged, span_buckets (the history);
     ``host_shares``: service, host, share (the history).
     """
+    rows = _alert_template_verdicts(baseline, threshold)
     if groups.empty:
-        return pd.DataFrame(columns=VERDICT_COLUMNS)
+        return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
     g = groups.copy()
     g["bucket"] = pd.to_datetime(g["bucket"], utc=True)
     tpl = ["service", "template_key"]
@@ -111,7 +175,6 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     # the host's (smoothed) share of the window's flagged lines against its share of normal traffic
     ratio = np.where(known_host, (g["f_host"].to_numpy() + share) / (g["f"].to_numpy() + 1) / share, 1.0)
 
-    rows = []
     missed = (g["unflagged"] > 0) & (g["f"] > 0)
     if missed.any():
         m = g[missed]

@@ -78,7 +78,7 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
     conn.execute(db.sql("findings/delete_anomaly_verdicts"), {"model_version": model.version})
     if len(verdicts):
         db.copy_rows(conn, "logintel.anomaly_verdicts", ANOMALY_VERDICT_COLUMNS,
-                     ((model.version, r.service, r.template_key, r.host, r.bucket.isoformat(), r.kind,
+                     ((model.version, r.service, r.template_key, r.host, episodes.stored_bucket(r.bucket), r.kind,
                        float(r.confidence), r.reason) for r in verdicts.itertuples(index=False)))
     return len(verdicts)
 

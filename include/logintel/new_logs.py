@@ -56,6 +56,37 @@ def split_by_time(url: str, out_dir: Path, *, train_fraction: float = 0.7, batch
     return Split(paths[0], paths[1:], lines)
 
 
+def imitate_alert_labels(url: str, *, share: float = 0.1, seed: int = 1, min_lines: int = 10) -> dict:
+    """Relabel the stored logs like a source that flags its alert lines: every line of a few
+    pseudo-randomly chosen templates (>= `min_lines` lines each, ~`share` of all lines) is
+    flagged, every other line is not. For evaluation only (the bench's alert check)."""
+    import hashlib
+
+    from . import frames
+    from .masking import TemplateMasker
+
+    with db.transaction(url) as conn:
+        df = frames.read_frame(conn, db.sql("evaluate/alert_candidates"),
+                               dtypes={"id": "int64", "service": "str", "message": "str"})
+        df["template"] = TemplateMasker().keys(df["message"].tolist())
+        sizes = df.groupby(["service", "template"]).size()
+        target = share * len(df)
+        order = sorted(sizes.index, key=lambda k: hashlib.md5(f"{seed}:{k[0]}:{k[1]}".encode()).hexdigest())
+        chosen, covered = [], 0
+        for key in order:
+            if covered >= target:
+                break
+            if sizes[key] < min_lines or sizes[key] > 0.5 * target + min_lines:
+                continue
+            chosen.append(key)
+            covered += int(sizes[key])
+        ids = df.set_index(["service", "template"]).loc[chosen, "id"] if chosen else []
+        conn.execute("CREATE TEMP TABLE alert_ids (id bigint PRIMARY KEY) ON COMMIT DROP")
+        db.copy_rows(conn, "alert_ids", ["id"], ((int(i),) for i in ids))
+        conn.execute(db.sql("evaluate/set_alert_flags"))
+    return {"templates": len(chosen), "flagged": covered, "lines": len(df)}
+
+
 def detect_on_new_logs(url: str, split: Split, *, rate: float, scheme: str, seed: int,
                        anomaly_rate: float | None = None, partitions: int = 1,
                        history_loaded: bool = False, timings: dict | None = None) -> dict:
@@ -90,4 +121,4 @@ def detect_on_new_logs(url: str, split: Split, *, rate: float, scheme: str, seed
             "timings": timings}
 
 
-__all__ = ["PROTOCOLS", "Split", "split_by_time", "detect_on_new_logs"]
+__all__ = ["PROTOCOLS", "Split", "split_by_time", "detect_on_new_logs", "imitate_alert_labels"]

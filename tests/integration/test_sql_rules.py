@@ -54,6 +54,8 @@ def test_anomaly_verdicts_and_scope_in_sql(fresh_db):
         _verdict(conn, "m2", "db", "c", "missed_anomaly")    # log 4: flag unknown -> nothing
         _verdict(conn, "m2", "db", "a", "false_anomaly", "2026-01-05 10:05:00+00")  # another bucket: nothing
         _verdict(conn, "m1", "api", "a", "false_anomaly")    # another version: not while m2 is judged
+        _verdict(conn, "m2", "db", "c", "missed_anomaly", "-infinity")  # template-wide: log 4's flag is unknown
+        conn.execute("UPDATE logintel.anomaly_verdicts SET host = '*' WHERE bucket = '-infinity'")
         assert conn.execute("SELECT count(*) FROM logintel.v_prediction_checks").fetchone()[0] == 0  # no scope yet
         conn.execute(db.sql("findings/set_scope"), {"model_version": "m2"})
         conn.execute(db.sql("findings/set_scope"), {"model_version": "m2"})  # idempotent
@@ -69,6 +71,11 @@ def test_anomaly_verdicts_and_scope_in_sql(fresh_db):
         checks = conn.execute("SELECT model_version, id, anomaly_issue FROM logintel.v_prediction_checks").fetchall()
         assert {r[0] for r in checks} == {"m1"}
         assert [(r[1], r[2]) for r in checks if r[2]] == []  # log 1 is unflagged: a false_anomaly verdict is not its issue
+        # a template-wide verdict (host '*', bucket -infinity) applies to every unflagged line of the template
+        _verdict(conn, "m1", "db", "a", "missed_anomaly", "-infinity")
+        conn.execute("UPDATE logintel.anomaly_verdicts SET host = '*' WHERE bucket = '-infinity'")
+        checks = conn.execute("SELECT id, anomaly_issue FROM logintel.v_prediction_checks ORDER BY id").fetchall()
+        assert [r for r in checks if r[1]] == [(5, "missed_anomaly")]
 
 
 def test_anomaly_window_stats_in_sql(fresh_db):

@@ -55,3 +55,17 @@ def test_a_lone_flag_in_quiet_traffic_is_a_false_anomaly_only_when_the_template_
 
 def test_no_groups_no_verdicts():
     assert anomaly_verdicts(_groups([]), _baseline([]), HOSTS).empty
+
+
+def test_an_unflagged_line_of_an_alert_template_is_a_missed_anomaly_anywhere():
+    base = _baseline([("node", "Machine check interrupt <*>", 120, 0),   # an alert template
+                      ("node", "Job <*> done", 3, 5000),                  # ordinary
+                      ("node", "Link flap on <*>", 3, 0),                 # too few lines to be sure
+                      ("node", "Retrying <*>", 30, 40),                   # flagged in episodes only: mixed
+                      ("node", "Disk <*> timeout", 10, 60)])
+    v = anomaly_verdicts(_groups([]), base, HOSTS)
+    assert v[["template_key", "host", "kind"]].values.tolist() == [["Machine check interrupt <*>", "*", "missed_anomaly"]]
+    assert v["confidence"].iloc[0] >= 0.9 and "120 of 120 earlier lines" in v["reason"].iloc[0]
+    # a fifth of its history unflagged: as likely a template flagged in episodes only
+    base.loc[0, ["flagged", "unflagged"]] = (96, 24)
+    assert anomaly_verdicts(_groups([]), base, HOSTS).empty

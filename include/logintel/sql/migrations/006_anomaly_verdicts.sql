@@ -1,6 +1,8 @@
 -- Anomaly verdicts: one row per (model version, service, template, host, 5-minute bucket) whose
 -- lines carry a wrong anomaly flag, judged from the episode around them (episodes.py): the flagged
 -- lines of the same template nearby against the template's own baseline from the history.
+-- A template-wide verdict (its history is almost all flagged: an alert template) has host '*'
+-- and bucket '-infinity' and applies to every line of the template.
 CREATE TABLE IF NOT EXISTS logintel.anomaly_verdicts (
     model_version   text NOT NULL REFERENCES logintel.model_versions(version) ON DELETE CASCADE,
     service         text NOT NULL,   -- '' when the log has none
@@ -29,9 +31,11 @@ SELECT l.id,
        v.suggested_level,
        v.confidence AS level_confidence,
        v.reason AS level_reason,
-       a.kind AS anomaly_issue,
-       a.confidence AS anomaly_confidence,
-       a.reason AS anomaly_reason
+       CASE WHEN coalesce(a.confidence, 0) >= coalesce(t.confidence, 0) THEN a.kind ELSE t.kind END
+           AS anomaly_issue,
+       greatest(a.confidence, t.confidence) AS anomaly_confidence,
+       CASE WHEN coalesce(a.confidence, 0) >= coalesce(t.confidence, 0) THEN a.reason ELSE t.reason END
+           AS anomaly_reason
 FROM logintel.ml_predictions p
 JOIN logintel.findings_scope s ON s.model_version = p.model_version
 JOIN logintel.logs l ON l.id = p.log_id
@@ -42,4 +46,9 @@ LEFT JOIN logintel.anomaly_verdicts a
       AND a.template_key = p.template_key AND a.host = coalesce(l.attrs ->> 'host', '')
       AND a.bucket = date_bin('5 minutes', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00')
       AND a.kind = CASE WHEN l.is_anomaly THEN 'false_anomaly' ELSE 'missed_anomaly' END
+      AND l.is_anomaly IS NOT NULL
+LEFT JOIN logintel.anomaly_verdicts t
+       ON t.model_version = p.model_version AND t.service = coalesce(l.service, '')
+      AND t.template_key = p.template_key AND t.host = '*' AND t.bucket = '-infinity'
+      AND t.kind = CASE WHEN l.is_anomaly THEN 'false_anomaly' ELSE 'missed_anomaly' END
       AND l.is_anomaly IS NOT NULL;
