@@ -22,11 +22,27 @@ app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 out = Console()
 
+# Exit codes of expected errors (documented in the README); 1 is an unexpected error.
+EXIT_USAGE, EXIT_DATABASE, EXIT_MODEL, EXIT_INPUT, EXIT_SETTINGS = 2, 3, 4, 5, 6
+_state = {"debug": False, "migrated": set()}
 
-def _url() -> str:
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error "
+                                        "(or set LOGINTEL_DEBUG=1).")) -> None:
+    """Find logs whose recorded level or anomaly flag is wrong."""
+    _state["debug"] = debug
+
+
+def _url(migrate: bool = True) -> str:
+    """The database URL; pending migrations are applied first (as the DAGs do), once per process."""
     from . import db
 
-    return db.database_url()
+    url = db.database_url()
+    if migrate and url not in _state["migrated"]:
+        db.upgrade(url)
+        _state["migrated"].add(url)
+    return url
 
 
 def _run_key(given: Optional[str]) -> str:
@@ -64,7 +80,7 @@ def db_upgrade() -> None:
 @db_app.command("url")
 def db_url(show_password: bool = False) -> None:
     """Print the Logintel database URL."""
-    url = _url()
+    url = _url(migrate=False)
     print(url if show_password else mask_url(url))
 
 
@@ -256,5 +272,62 @@ def evaluate(input_file: Path = typer.Option(..., "--input", exists=True), rate:
             Console().print(f"{result['new_logs']['new_logs']:,} logs arrived after training; findings on them: {kinds}")
 
 
+def _exit_code(exc: BaseException) -> int | None:
+    """The documented exit code of an expected error; None for a bug (shown with its traceback)."""
+    import psycopg
+
+    from .airflow.connection import DatabaseNotConfigured
+    from .ingest import IngestError
+    from .ml import ArtifactError
+    from .registry import NoChampionError
+    from .settings import SettingsError
+
+    for types, code in (((SettingsError,), EXIT_SETTINGS),
+                        ((psycopg.Error, DatabaseNotConfigured), EXIT_DATABASE),
+                        ((NoChampionError, ArtifactError), EXIT_MODEL),
+                        ((FileNotFoundError, IsADirectoryError, PermissionError, IngestError, ValueError), EXIT_INPUT)):
+        if isinstance(exc, types):
+            return code
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    from .settings import mask_url
+
+    # one line; a URL in a driver message never shows its password
+    return mask_url(" ".join(str(exc).split()) or type(exc).__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `logintel` command: expected errors are one line on stderr and a documented exit code."""
+    # typer vendors click: its exception classes are typer's own (BadParameter's base)
+    usage_error = typer.BadParameter.__mro__[2]  # ClickException
+    try:
+        app(args=argv, standalone_mode=False)
+        return 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        console.print("aborted")
+        return 1
+    except usage_error as exc:
+        exc.show()
+        return exc.exit_code
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code is None or _state["debug"] or _debug_env():
+            raise
+        console.print(f"[red]error:[/] {_one_line(exc)}", highlight=False, markup=True, soft_wrap=True)
+        console.print("(run with --debug for the traceback)", style="dim", highlight=False)
+        return code
+
+
+def _debug_env() -> bool:
+    try:
+        return get_settings().debug
+    except Exception:  # a bad setting is the error being reported
+        return False
+
+
 if __name__ == "__main__":
-    app()
+    sys.exit(main())

@@ -271,6 +271,7 @@ class Settings:
     gx_root: Path  # GX project root: the GX context lives in <gx_root>/gx
     reports_dir: Path
     landing_dir: Path
+    debug: bool = False  # the CLI shows tracebacks of expected errors
 
     def __post_init__(self) -> None:
         # Ranges are checked here, so values from the environment and from overridden()
@@ -311,7 +312,7 @@ VARIABLES = (
     "LOGINTEL_PARTITIONS", "LOGINTEL_CONFIDENCE", "LOGINTEL_FUTURE_TOLERANCE_MINUTES",
     "LOGINTEL_TRAIN_MAX_ROWS", "LOGINTEL_THREADS", "LOGINTEL_GX_MAX_IDS", "LOGINTEL_MAX_RECORD_BYTES",
     "LOGINTEL_PLUGIN_AUTH", "LOGINTEL_ASSET_BASE", "LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT",
-    "LOGINTEL_REPORTS_DIR", "LOGINTEL_LANDING_DIR",
+    "LOGINTEL_REPORTS_DIR", "LOGINTEL_LANDING_DIR", "LOGINTEL_DEBUG",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir"})
@@ -344,6 +345,7 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         gx_root=value("LOGINTEL_GX_ROOT", parse_path, home),
         reports_dir=value("LOGINTEL_REPORTS_DIR", parse_path, home / "reports"),
         landing_dir=value("LOGINTEL_LANDING_DIR", parse_path, home / "landing"),
+        debug=value("LOGINTEL_DEBUG", parse_bool, False),
     )
 
 
