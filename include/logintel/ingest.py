@@ -77,6 +77,12 @@ def _open_batch(url: str, sources: list[str]) -> int:
                             (sources,)).fetchone()[0]
 
 
+def fail_stale_batches(url: str) -> list[int]:
+    """Mark failed the batches a dead process left 'running' (so no report shows a batch that never ends)."""
+    with db.transaction(url) as conn:
+        return [r[0] for r in conn.execute(db.sql("ingest/fail_stale_batches"))]
+
+
 def _already_loaded(conn: psycopg.Connection, sha: str) -> bool:
     return conn.execute("SELECT 1 FROM logintel.ingested_files WHERE sha256 = %s", (sha,)).fetchone() is not None
 
@@ -88,10 +94,12 @@ def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, f
     for p in paths:
         if not p.is_file():
             raise FileNotFoundError(f"no such log file: {p}")
+    fail_stale_batches(url)
     batch_id = _open_batch(url, [str(p) for p in paths])
     result = BatchResult(batch_id=batch_id)
     try:
         with db.transaction(url) as conn:
+            conn.execute(db.sql("ingest/lock_batch"), {"batch_id": batch_id})
             conn.execute("SET LOCAL work_mem = '256MB'")
             conn.execute(db.sql("ingest/stage"))
             seen_in_batch: set[str] = set()
@@ -105,9 +113,10 @@ def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, f
             conn.execute(db.sql("ingest/finish_batch"), {
                 "batch_id": batch_id, "read": result.read, "loaded": result.loaded,
                 "duplicates": result.duplicates, "quarantined": result.quarantined})
-    except BaseException:
+    except BaseException as exc:
         with db.transaction(url) as conn:
-            conn.execute(db.sql("ingest/fail_batch"), {"batch_id": batch_id})
+            conn.execute(db.sql("ingest/fail_batch"), {"batch_id": batch_id,
+                                                       "reason": f"{type(exc).__name__}: {exc}"[:1000]})
         raise
     if result.loaded:
         with db.connect(url, autocommit=True) as conn:

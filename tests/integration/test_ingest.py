@@ -100,3 +100,37 @@ def test_landing_scan_finds_supported_files(tmp_path):
     (tmp_path / "sub" / "b.log.gz").write_bytes(gzip.compress(b""))
     (tmp_path / "notes.md").write_text("")
     assert [p.name for p in scan_landing(tmp_path)] == ["a.jsonl", "b.log.gz"]
+
+
+def test_a_batch_left_running_by_a_dead_process_is_marked_failed_by_the_next_ingest(fresh_db, tmp_path):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        dead, live, young = (conn.execute(
+            "INSERT INTO logintel.ingest_batches (sources, started_at) VALUES (%s, now() - %s::interval) RETURNING id",
+            (["x.jsonl"], age)).fetchone()[0] for age in ("10 minutes", "10 minutes", "0 seconds"))
+        with psycopg.connect(fresh_db) as holder:  # a live process still loading `live`
+            holder.execute("SELECT pg_advisory_xact_lock(7412010, %s::int)", (live,))
+            path = tmp_path / "a.jsonl"
+            path.write_text('{"ts": "2026-01-05T00:00:00Z", "level": "INFO", "message": "hello"}\n')
+            ingest_paths([path], url=fresh_db)
+            rows = dict(((i, (s, r)) for i, s, r in conn.execute(
+                "SELECT id, status, failure_reason FROM logintel.ingest_batches WHERE id = ANY(%s)",
+                ([dead, live, young],))))
+    assert rows[dead][0] == "failed" and "left running by a process that stopped" in rows[dead][1]
+    assert rows[live] == ("running", None)   # its process holds the lock: still loading
+    assert rows[young] == ("running", None)  # just opened: its process may not hold the lock yet
+
+
+def test_a_failed_batch_records_why(fresh_db, tmp_path, monkeypatch):
+    import logintel.ingest as ingest
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ingest, "_ingest_file", boom)
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"ts": "2026-01-05T00:00:00Z", "level": "INFO", "message": "hello"}\n')
+    with pytest.raises(RuntimeError):
+        ingest_paths([path], url=fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        status, reason = conn.execute("SELECT status, failure_reason FROM logintel.ingest_batches").fetchone()
+    assert status == "failed" and reason == "RuntimeError: disk on fire"
