@@ -272,6 +272,24 @@ def evaluate(input_file: Path = typer.Option(..., "--input", exists=True), rate:
             Console().print(f"{result['new_logs']['new_logs']:,} logs arrived after training; findings on them: {kinds}")
 
 
+@app.command()
+def doctor(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Check the database, schema, champion model, GX project, Airflow connection, landing folder
+    and free disk, one line each, with what to do about each problem; exit 3 when one fails."""
+    from .doctor import run_checks
+
+    checks = run_checks()
+    if as_json:
+        _print_json([c.as_dict() for c in checks])
+    else:
+        for c in checks:
+            mark = "[green]ok  [/]" if c.ok else "[red]FAIL[/]"
+            out.print(f"{mark} {c.name}: {c.detail}" + (f" -> {c.fix}" if c.fix else ""), highlight=False,
+                      soft_wrap=True)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(EXIT_DATABASE)
+
+
 def _exit_code(exc: BaseException) -> int | None:
     """The documented exit code of an expected error; None for a bug (shown with its traceback)."""
     import psycopg
@@ -303,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     # typer vendors click: its exception classes are typer's own (BadParameter's base)
     usage_error = typer.BadParameter.__mro__[2]  # ClickException
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        code = app(args=argv, standalone_mode=False)  # typer.Exit(n) comes back as n here
+        return code if isinstance(code, int) else 0
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

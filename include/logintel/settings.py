@@ -272,6 +272,7 @@ class Settings:
     reports_dir: Path
     landing_dir: Path
     debug: bool = False  # the CLI shows tracebacks of expected errors
+    airflow_connection_set: bool = False  # AIRFLOW_CONN_LOGINTEL_DB is set (logintel doctor reports it)
 
     def __post_init__(self) -> None:
         # Ranges are checked here, so values from the environment and from overridden()
@@ -346,6 +347,7 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         reports_dir=value("LOGINTEL_REPORTS_DIR", parse_path, home / "reports"),
         landing_dir=value("LOGINTEL_LANDING_DIR", parse_path, home / "landing"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),
+        airflow_connection_set=bool((env.get(CONNECTION_VAR) or "").strip()),
     )
 
 

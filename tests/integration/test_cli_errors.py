@@ -83,3 +83,24 @@ def test_debug_shows_the_traceback(empty_db):
     env_debug = subprocess.run([LOGINTEL, "score"], capture_output=True, text=True, timeout=300,
                                env={**os.environ, **empty_db, "LOGINTEL_DEBUG": "1"})
     assert env_debug.returncode == 1 and "NoChampionError" in env_debug.stderr
+
+
+def test_doctor_reports_each_check_and_what_to_do(empty_db, tmp_path):
+    import json
+
+    env = {**empty_db, "LOGINTEL_LANDING_DIR": str(tmp_path / "landing"), "AIRFLOW_CONN_LOGINTEL_DB": ""}
+    result = _run("doctor", "--json", env=env)
+    assert result.returncode == 3  # something to fix
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert list(checks) == ["database", "schema", "champion", "GX project", "Airflow connection",
+                            "landing folder", "free disk"]
+    assert checks["database"]["ok"] and "PostgreSQL" in checks["database"]["detail"]
+    assert not checks["schema"]["ok"] and "db upgrade" in checks["schema"]["fix"]  # doctor itself migrates nothing
+    assert not checks["champion"]["ok"] and "logintel train" in checks["champion"]["fix"]
+    assert not checks["landing folder"]["ok"] and not checks["Airflow connection"]["ok"]
+    (tmp_path / "landing").mkdir()
+    assert _run("db", "upgrade", env=env).returncode == 0
+    after = {c["name"]: c for c in json.loads(_run("doctor", "--json", env=env).stdout)}
+    assert after["schema"]["ok"] and after["landing folder"]["ok"]
+    down = _run("doctor", env={"LOGINTEL_DATABASE_URL": "postgresql://someone:s3cretpw@127.0.0.1:1/x"})
+    assert down.returncode == 3 and "FAIL database" in down.stdout and "s3cretpw" not in down.stdout
