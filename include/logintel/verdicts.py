@@ -57,6 +57,7 @@ DEMOTION_SHARE = 0.99     # a wrong level is almost always too LOW (the failure 
 CALLSITE_PRIOR = 0.02     # prior share of templates whose every line has the wrong level
 WORDING_POWER = 0.5       # weight of the out-of-group wording probabilities (mixed templates)
 WORDING_POWER_PURE = 1.25  # ... for templates whose lines all share one level (call-site rule)
+LEGIT_MIXED_PRIOR = 0.01  # prior share of templates legitimately logged at several levels (two call sites)
 
 
 DEBUG_GUARD = 0.05  # a pure DEBUG template is called INFO only if < 5 % of its service's other lines are DEBUG
@@ -88,7 +89,8 @@ def _log_betabinom(k: np.ndarray, n: np.ndarray, a: float, b: float) -> np.ndarr
 def level_posterior(counts: np.ndarray, probs: np.ndarray, *, a: float = CORRUPTION_A, b: float = CORRUPTION_B,
                     demotion: float = DEMOTION_SHARE, callsite: float = CALLSITE_PRIOR,
                     wording_power: float = WORDING_POWER,
-                    wording_power_pure: float | None = None) -> np.ndarray:
+                    wording_power_pure: float | None = None, legit: float = 0.0,
+                    with_legit: bool = False):
     """Posterior over each template's TRUE level [n_templates, 5].
 
     ``counts``: lines per recorded level; ``probs``: out-of-group wording
@@ -131,9 +133,22 @@ def level_posterior(counts: np.ndarray, probs: np.ndarray, *, a: float = CORRUPT
         pure_wrong = (k == N) & (n_present == 1)
         cs = np.where(pure_wrong, np.logaddexp(np.log(callsite), noisy), noisy)
         logpost[:, T] = cs + dir_term + gamma * np.log(p[:, T])
+    # Two call sites may share a text and log it at two levels, no line wrong: every split of the
+    # lines over the levels present is then equally likely (uniform Dirichlet-multinomial), and the
+    # wording says nothing about which level is "true". Weighed against the corruption stories
+    # above, it takes the confidence away from thin evidence (1 FATAL among 4 INFO).
+    from scipy.special import gammaln, logsumexp
+
+    mixed = n_present >= 2
+    log_split = -(gammaln(N + n_present) - gammaln(N + 1) - gammaln(np.maximum(n_present, 1)))
+    log_wording = np.log(np.mean(np.exp(gamma[:, None] * np.log(p)), axis=1))
+    log_legit = np.where(mixed & (legit > 0), np.log(max(legit, 1e-300)) + log_split + log_wording, -np.inf)
+    log_corrupt = np.log1p(-legit) + logsumexp(logpost, axis=1)
+    legit_share = np.exp(log_legit - np.logaddexp(log_legit, log_corrupt))
     logpost -= logpost.max(1, keepdims=True)
     post = np.exp(logpost)
-    return post / post.sum(1, keepdims=True)
+    post /= post.sum(1, keepdims=True)
+    return (post, legit_share) if with_legit else post
 
 
 def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = None, *,
@@ -188,7 +203,8 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
     if len(keys) == 0:
         return pd.DataFrame(columns=VERDICT_COLUMNS)
     probs = _probs_for(keys, template_probs)
-    post = level_posterior(counts, probs, **(posterior or {}))
+    post, legit_share = level_posterior(counts, probs, **{"legit": LEGIT_MIXED_PRIOR, **(posterior or {})},
+                                        with_legit=True)
     debug_share = _debug_share(stats, keys, counts)
     p_known = np.where(np.isfinite(probs), probs, np.nan)
     N = counts.sum(1)
@@ -197,8 +213,9 @@ def level_verdicts(stats: pd.DataFrame, template_probs: pd.DataFrame | None = No
         c = counts[t]
         n = int(N[t])
         n_present = int((c > 0).sum())
-        wrong = 1.0 - post[t, r]
         mixed = n_present >= 2
+        # the recorded level is wrong only if the template has one true level and it is another
+        wrong = (1.0 - post[t, r]) * (1.0 - legit_share[t])
         if mixed:
             if n - 1 < min_support or wrong < consistency:
                 continue
