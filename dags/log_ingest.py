@@ -14,7 +14,9 @@ stored (same dedupe key) count as duplicates; unparseable records go to
 `logintel.logs_quarantine` with their raw bytes and the reason. The batch's counts in
 `logintel.ingest_batches` always add up: read = loaded + duplicates + quarantined.
 
-Emits the `logintel_logs` asset, which triggers **log_quality** and **log_scoring**.
+Emits the `logintel_logs` asset, which triggers **log_quality** and **log_scoring**, only
+when something was loaded: a run that finds nothing new skips its ingest task (a skipped
+task emits no asset event), so the downstream DAGs run only for real changes.
 """
 
 
@@ -38,7 +40,9 @@ def log_ingest():
         from logintel.airflow import tasks
 
         params = get_current_context()["params"]
-        return tasks.ingest(params.get("paths") or None, params.get("service"))
+        result = tasks.ingest(params.get("paths") or None, params.get("service"))
+        tasks.skip_unless_changed(result["loaded"], "no new log records were loaded")
+        return result
 
     prepare_database() >> ingest_files()
 

@@ -131,6 +131,23 @@ def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fr
 
             run = _wait(triggered, 300, f"{dag_id} to finish", logs)
             assert run["state"] == "success", run
+        # Nothing new in the landing folder: the ingest task is skipped, so no asset event and
+        # no new asset-triggered log_quality run.
+        quality_before = len(_runs(env, "log_quality"))
+        ingest_before = {r["run_id"] for r in _runs(env, "log_ingest")}
+        _airflow(env, "dags", "trigger", "log_ingest")
+
+        def second_ingest():
+            runs = [r for r in _runs(env, "log_ingest") if r["run_id"] not in ingest_before]
+            return runs[0] if runs and runs[0].get("state") in ("success", "failed") else None
+
+        again = _wait(second_ingest, 240, "the second log_ingest to finish", logs)
+        assert again["state"] == "success", again
+        states = _airflow(env, "tasks", "states-for-dag-run", "log_ingest", again["run_id"], "-o", "json")
+        states = json.loads(states[states.find("["):])
+        assert {t["task_id"]: t["state"] for t in states}.get("ingest_files") == "skipped", states
+        time.sleep(20)  # the scheduler would have created an asset-triggered run by now
+        assert len(_runs(env, "log_quality")) == quality_before
     finally:
         for p in procs:
             try:

@@ -23,6 +23,14 @@ def prepare_database() -> dict:
     return {"applied": applied}
 
 
+def skip_unless_changed(changed: int, why: str) -> None:
+    """Skip the task (so its outlets emit no asset event) when it changed nothing."""
+    if not changed:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"{why}: no asset event, so downstream DAGs do not run for nothing")
+
+
 def ingest(paths: list[str] | None, service: str | None) -> dict:
     from ..ingest import ingest_sources
 
