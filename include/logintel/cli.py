@@ -175,41 +175,59 @@ def detect(run_key: Optional[str] = None) -> None:
     _print_json(f.record_findings(_url(), _run_key(run_key)).as_dict())
 
 
-@app.command("findings")
-def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv or json"),
-                 out_file: Optional[Path] = typer.Option(None, "--out"), kind: Optional[str] = None,
-                 all_versions: bool = typer.Option(False, help="Include findings of retired models.")) -> None:
-    """Export findings with the source file and line of each log."""
-    from . import findings as f
+GROUP_TABLE_COLUMNS = ("group_id", "kind", "service", "template_key", "recorded_value", "suggested_value",
+                       "findings", "confidence", "status")
+FINDING_TABLE_COLUMNS = ("kind", "source", "source_line", "recorded_value", "suggested_value", "confidence", "reason")
 
-    rows = f.export(_url(), kind=kind, all_versions=all_versions)
+
+def _write_rows(rows: list[dict], fmt: str, out_file: Optional[Path], columns: tuple[str, ...], title: str,
+                noun: str) -> None:
+    """rows as a table (the first 200), CSV or JSON, to stdout or --out."""
+    if fmt == "table":
+        if out_file:
+            raise typer.BadParameter("--out needs --format csv or json")
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for r in rows[:200]:
+            table.add_row(*(str(r[c]) for c in columns))
+        Console().print(table, markup=False)
+        return
     if fmt == "json":
         text = json.dumps(rows, default=str, indent=1)
     elif fmt == "csv":
         buf = io.StringIO()
-        cols = list(rows[0].keys()) if rows else ["finding_id", "log_id", "source", "source_line", "kind"]
-        writer = csv.DictWriter(buf, fieldnames=cols)
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()) if rows else list(columns))
         writer.writeheader()
-        writer.writerows(rows)
+        # list values (sample lines) as one cell
+        writer.writerows({k: (" | ".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()}
+                         for r in rows)
         text = buf.getvalue()
-    elif fmt == "table":
-        table = Table(title=f"{len(rows):,} findings")
-        for col in ("kind", "source", "source_line", "recorded_value", "suggested_value", "confidence", "reason"):
-            table.add_column(col, overflow="fold")
-        for r in rows[:200]:
-            table.add_row(*(str(r[c]) for c in ("kind", "source", "source_line", "recorded_value",
-                                                 "suggested_value", "confidence", "reason")))
-        if out_file:
-            raise typer.BadParameter("--out needs --format csv or json")
-        Console().print(table, markup=False)
-        return
     else:
         raise typer.BadParameter(f"unknown format {fmt!r}: use table, csv or json")
     if out_file:
         out_file.write_text(text)
-        console.print(f"wrote {len(rows):,} findings to {out_file}")
+        console.print(f"wrote {len(rows):,} {noun} to {out_file}")
     else:
         sys.stdout.write(text)
+
+
+@app.command("findings")
+def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv or json"),
+                 out_file: Optional[Path] = typer.Option(None, "--out"), kind: Optional[str] = None,
+                 all_versions: bool = typer.Option(False, help="Include findings of retired models."),
+                 groups: bool = typer.Option(False, "--groups", help="One row per group: a call site to fix "
+                                             "(level) or an episode (anomaly), with counts and sample lines.")) -> None:
+    """Export findings with the source file and line of each log (or, with --groups, grouped)."""
+    from . import findings as f
+
+    if groups:
+        rows = f.export_groups(_url(), kind=kind, all_versions=all_versions)
+        _write_rows(rows, fmt, out_file, GROUP_TABLE_COLUMNS,
+                    f"{len(rows):,} finding groups ({sum(r['findings'] for r in rows):,} findings)", "finding groups")
+        return
+    rows = f.export(_url(), kind=kind, all_versions=all_versions)
+    _write_rows(rows, fmt, out_file, FINDING_TABLE_COLUMNS, f"{len(rows):,} findings", "findings")
 
 
 @app.command("simulate-issues")

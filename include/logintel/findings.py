@@ -133,4 +133,14 @@ def export(url: str, kind: str | None = None, all_versions: bool = False) -> lis
         return cur.execute(db.sql("findings/export"), {"model_version": version, "kind": kind}).fetchall()
 
 
-__all__ = ["record_findings", "compute_verdicts", "export", "FindingsResult"]
+def export_groups(url: str, kind: str | None = None, all_versions: bool = False) -> list[dict]:
+    """Findings grouped by what a person would fix (sql/findings/groups.sql), largest first."""
+    from psycopg.rows import dict_row
+
+    version = None if all_versions else registry.require_champion(url).version
+    with db.connect(url) as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        return cur.execute(db.sql("findings/groups"), {"model_version": version, "kind": kind}).fetchall()
+
+
+__all__ = ["record_findings", "compute_verdicts", "export", "export_groups", "FindingsResult"]

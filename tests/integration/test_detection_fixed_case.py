@@ -36,3 +36,23 @@ def test_wrong_levels_are_found_exactly(server_url, logs):
     # every finding is an injected line, with the original level as its suggestion
     assert level["findings"] == level["true_positives"] == level["exact_suggestions"]
     assert level["true_positives"] >= 45  # recall >= 0.95
+
+
+def test_findings_roll_up_into_groups_a_person_would_fix(server_url, logs):
+    from logintel import findings
+
+    with evaluate.scratch_dirs(), evaluate.throwaway_database() as url:
+        evaluate.run_on(url, [logs], rate=0.05, scheme="reference", seed=1)
+        rows = findings.export(url)
+        groups = findings.export_groups(url)
+        again = findings.export_groups(url)
+    assert sum(g["findings"] for g in groups) == len(rows) > 0
+    assert len(groups) < len(rows)  # many lines, few call sites
+    level = [g for g in groups if g["kind"].startswith("level_")]
+    for g in level:  # one call site, one wrong level, one suggestion
+        members = [r for r in rows if r["kind"] == g["kind"] and r["recorded_value"] == g["recorded_value"]
+                   and r["suggested_value"] == g["suggested_value"] and r["service"] == (g["service"] or None)]
+        assert len(members) >= g["findings"]
+        assert 1 <= len(g["sample_lines"]) <= 3 and g["status"] == "open" and g["first_seen"] <= g["last_seen"]
+    assert [g["group_id"] for g in groups] == [g["group_id"] for g in again]  # stable ids
+    assert len({g["group_id"] for g in groups}) == len(groups)
