@@ -65,6 +65,9 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
     caller's transaction."""
     from . import episodes, frames
 
+    # the history never changes for a version: its statistics are computed by the first run only
+    conn.execute(db.sql("findings/store_anomaly_baseline"), {"model_version": model.version})
+    conn.execute(db.sql("findings/store_host_shares"), {"model_version": model.version})
     groups = frames.read_frame(conn, db.sql("findings/anomaly_window_stats"), {"model_version": model.version},
                                dtypes={"service": "str", "template_key": "str", "host": "str",
                                        "flagged": "int64", "unflagged": "int64"})
@@ -97,6 +100,8 @@ def record_findings(url: str, run_key: str = "manual", min_confidence: float | N
         lock_conn.execute("SELECT pg_advisory_lock(%s)", (FINDINGS_LOCK,))
         try:
             with db.transaction(url) as conn:
+                # the window statistics group every scored log: in memory, not in sort files on disk
+                conn.execute("SET LOCAL work_mem = '256MB'")
                 n_verdicts = compute_verdicts(conn, model, min_confidence)
                 conn.execute(db.sql("findings/set_scope"), {"model_version": model.version})
             lock_conn.execute("ANALYZE logintel.level_verdicts")

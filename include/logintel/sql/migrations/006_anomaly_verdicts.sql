@@ -15,6 +15,26 @@ CREATE TABLE IF NOT EXISTS logintel.anomaly_verdicts (
     PRIMARY KEY (model_version, service, template_key, host, bucket, kind)
 );
 
+-- What the history of a model version (its logs up to max_log_id) says, computed once per version
+-- by the first findings run (the history never changes): lines per (service, template) with and
+-- without the flag, the history's length in 5-minute buckets, and each host's share of its service.
+CREATE TABLE IF NOT EXISTS logintel.anomaly_baselines (
+    model_version   text NOT NULL REFERENCES logintel.model_versions(version) ON DELETE CASCADE,
+    service         text NOT NULL,
+    template_key    text NOT NULL,
+    flagged         bigint NOT NULL,
+    unflagged       bigint NOT NULL,
+    span_buckets    double precision NOT NULL,
+    PRIMARY KEY (model_version, service, template_key)
+);
+CREATE TABLE IF NOT EXISTS logintel.host_shares (
+    model_version   text NOT NULL REFERENCES logintel.model_versions(version) ON DELETE CASCADE,
+    service         text NOT NULL,
+    host            text NOT NULL,
+    share           double precision NOT NULL,
+    PRIMARY KEY (model_version, service, host)
+);
+
 -- The anomaly issue of a line now comes from its episode verdict, not from the line's score alone
 -- (a line-level score cannot tell a flagged line from its unflagged neighbour). New columns go last.
 CREATE OR REPLACE VIEW logintel.v_prediction_checks AS
