@@ -188,3 +188,12 @@ def test_display_text_and_helpers():
     assert [r[0] for r in matrices[0]["rows"]] == ["INFO", "ERROR"]
     assert metric_tables({"odd": [1, 2], "n": None})[0] == [("n", None), ("odd", "[1, 2]")]
     assert metric_tables("not json")[0] == [("metrics", "not json")]
+
+
+def test_report_lists_finding_groups_first(report_html):
+    text = _text(report_html)
+    assert text.index("Finding groups: what to fix") < text.index("Top 50 findings")
+    groups = report_html[report_html.index('id="groups"'):report_html.index('id="top"')]
+    assert "tpl-1" in groups and "level_understated" in groups and "app.log:2" in groups
+    assert "template &lt;b&gt;x&lt;/b&gt;" in groups and "<b>x</b>" not in groups  # reasons escaped
+    assert "retired model" not in groups  # the champion's groups only

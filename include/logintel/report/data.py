@@ -9,7 +9,8 @@ from ..display import truncate
 from ..settings import get_settings
 from ..vocab import LEVELS
 
-TOP_FINDINGS = 200
+TOP_FINDINGS = 50
+TOP_GROUPS = 50
 DQ_RUNS = 10
 MODELS = 10
 METRIC_COLUMNS = ["precision", "recall", "f1", "f1_score", "f1-score", "support"]
@@ -85,6 +86,8 @@ def collect(url: str) -> dict:
             "by_kind": db.query(conn, "report/findings_by_kind", scope),
             "by_hour": db.query(conn, "report/findings_by_hour", scope),
             "level_matrix": db.query(conn, "report/level_matrix", scope),
+            # what a person would fix first: findings grouped by call site / episode
+            "groups": db.query(conn, "findings/groups", {**scope, "kind": None})[:TOP_GROUPS],
             "top": db.query(conn, "report/top_findings",
                          {**scope, "kind": None, "limit": TOP_FINDINGS, "offset": 0}),
             "dq_runs": db.query(conn, "report/dq_runs", {"limit": DQ_RUNS}),

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..display import jinja_environment, safe_link
 from ..settings import get_settings, mask_url
 from ..vocab import REPORT_FILE
-from .data import TOP_FINDINGS, as_json, collect, metric_tables
+from .data import TOP_FINDINGS, TOP_GROUPS, as_json, collect, metric_tables
 from .plots import (kind_order, level_distribution, plot_findings_by_kind, plot_findings_over_time,
                     plot_level_distribution)
 
@@ -55,6 +55,8 @@ def render(data: dict, url: str) -> str:
         "total_findings": sum(int(r["findings"]) for r in data["by_kind"]),
         "top": data["top"],
         "top_limit": TOP_FINDINGS,
+        "groups": data["groups"],
+        "groups_limit": TOP_GROUPS,
         "level_rows": dist["rows"],
         "level_changes": dist["changes"][:30],
         "dq_runs": _dq_rows(data["dq_runs"]),
