@@ -230,6 +230,24 @@ def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv o
     _write_rows(rows, fmt, out_file, FINDING_TABLE_COLUMNS, f"{len(rows):,} findings", "findings")
 
 
+@app.command()
+def triage(target: str = typer.Argument(..., help="A group id (from `findings --groups`) or a finding id."),
+           confirm: bool = typer.Option(False, "--confirm", help="The finding is right."),
+           dismiss: bool = typer.Option(False, "--dismiss", help="The finding is wrong: never raise it again."),
+           reopen: bool = typer.Option(False, "--reopen", help="Take a decision back."),
+           note: Optional[str] = typer.Option(None, help="Why (kept with the decision)."),
+           by: Optional[str] = typer.Option(None, help="Who decides (default: the login name).")) -> None:
+    """Confirm or dismiss a finding group or a single finding (who, when, a note)."""
+    import getpass
+
+    from .triage import decide
+
+    chosen = [d for d, on in (("confirmed", confirm), ("dismissed", dismiss), ("open", reopen)) if on]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --confirm, --dismiss, --reopen")
+    _print_json(decide(_url(), target, chosen[0], by or getpass.getuser(), note))
+
+
 @app.command("simulate-issues")
 def simulate_issues(rate: float = typer.Option(0.03, min=0.0, max=1.0), scheme: str = "reference", seed: int = 1,
                     run: Optional[str] = None,

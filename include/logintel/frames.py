@@ -25,14 +25,17 @@ def read_frame(conn: psycopg.Connection, query: str, params: dict | None = None,
     return pd.read_csv(buf, dtype=dtypes, keep_default_na=False)
 
 
-def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | None = None, every: int = 1):
+def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | None = None, every: int = 1,
+              corrected: bool = False):
     """Logs with id in [lo, hi] and their bucket features; only unscored ones when model_version
-    is given; only ids divisible by `every` (a sample) when every > 1."""
+    is given; only ids divisible by `every` (a sample) when every > 1; with `corrected`, the
+    confirmed label corrections instead of the recorded levels (training)."""
     import pandas as pd
     from . import db
 
     frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
-                       {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every))})
+                       {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)),
+                        "corrected": corrected})
     if frame.empty:
         return frame
     for col, dtype in LOG_DTYPES.items():

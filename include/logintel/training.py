@@ -46,7 +46,10 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
     max_id, n_rows = data_extent(url)
     if n_rows < min_rows:
         raise ValueError(f"only {n_rows} logs stored; at least {min_rows} are needed to train")
-    version = f"v{max_id}-{n_rows}-s{seed}"
+    # confirmed corrections change the training data: they are part of the version's name
+    with db.connect(url) as conn:
+        corrections = int(conn.execute(db.sql("training/corrections_count")).fetchone()[0])
+    version = f"v{max_id}-{n_rows}-s{seed}" + (f"-c{corrections}" if corrections else "")
     known = registry.existing(url, version)
     if known and _loads(known["artifact_path"], known["sha256"]):  # same data, same seed: the model exists
         return TrainResult(version, known["status"], known["decision"], known["metrics"], known["artifact_path"],
@@ -55,7 +58,7 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
     # (Template statistics for the findings are still counted over all logs, in SQL.)
     every = max(1, -(-n_rows // max_rows))
     with db.connect(url) as conn:
-        df = frames.read_logs(conn, 0, max_id, every=every)
+        df = frames.read_logs(conn, 0, max_id, every=every, corrected=True)  # triage corrections
     with cpu_threads():
         bundle, metrics = ml.train(df, seed=seed)
     del df

@@ -62,7 +62,7 @@ def test_no_champion_is_one_line_and_exit_code_4(empty_db):
 
 
 def test_a_refused_connection_is_one_line_without_the_password():
-    result = _run("findings", env={"LOGINTEL_DATABASE_URL": "postgresql://someone:s3cretpw@127.0.0.1:1/nothing"})
+    result = _run("findings", env={"LOGINTEL_DATABASE_URL": "postgresql://someone:s3cretpw@127.0.0.1:1/nothing"})  # planted-secret
     assert result.returncode == 3
     line = _one_error_line(result)
     assert "127.0.0.1" in line and "s3cretpw" not in result.stderr + result.stdout
@@ -102,5 +102,5 @@ def test_doctor_reports_each_check_and_what_to_do(empty_db, tmp_path):
     assert _run("db", "upgrade", env=env).returncode == 0
     after = {c["name"]: c for c in json.loads(_run("doctor", "--json", env=env).stdout)}
     assert after["schema"]["ok"] and after["landing folder"]["ok"]
-    down = _run("doctor", env={"LOGINTEL_DATABASE_URL": "postgresql://someone:s3cretpw@127.0.0.1:1/x"})
+    down = _run("doctor", env={"LOGINTEL_DATABASE_URL": "postgresql://someone:s3cretpw@127.0.0.1:1/x"})  # planted-secret
     assert down.returncode == 3 and "FAIL database" in down.stdout and "s3cretpw" not in down.stdout

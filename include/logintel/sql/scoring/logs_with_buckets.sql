@@ -3,8 +3,13 @@
 -- with the anomaly model's context features: counts of the service's lines in the row's
 -- 5-minute bucket, and the service's mean counts per bucket over the same span plus one
 -- day of history. Buckets count ALL logs in the span, not just the selected rows.
+-- With %(corrected)s (training), a line's level is its confirmed correction where there is one.
 WITH sel AS (
-    SELECT l.id, l.ts, l.service, l.level, l.message, l.is_anomaly
+    SELECT l.id, l.ts, l.service,
+           CASE WHEN %(corrected)s THEN coalesce((SELECT c.corrected_level FROM logintel.v_label_corrections c
+                                                   WHERE c.log_id = l.id), l.level)
+                ELSE l.level END AS level,
+           l.message, l.is_anomaly
     FROM logintel.logs l
     WHERE l.id BETWEEN %(lo)s AND %(hi)s
       AND l.id %% %(every)s = 0
