@@ -10,6 +10,11 @@ by the API server at /logintel, and `external_views` that put it in the UI's Bro
     GET /logintel/api/summary               findings per kind (champion model)
     GET /logintel/api/findings?kind=&limit=&offset=&model_version=
     GET /logintel/api/predictions/{log_id}  the log, its predictions and its findings (404 if unknown)
+    GET /logintel/api/groups?kind=&model_version=   findings grouped by call site / episode
+    POST /logintel/api/triage               {"target": group or finding id, "decision": confirmed|dismissed|open,
+                                             "note": ...}: needs a role that may edit DAGs (Airflow's
+                                             auth manager: is_authorized_dag PUT), a JSON body, and no
+                                             foreign Origin (a cross-site form cannot send JSON)
 
 Airflow imports every plugin module in the scheduler, the dag-processor and each task
 process, so this module imports nothing but Airflow's plugin base class: FastAPI, Jinja2,
@@ -88,6 +93,8 @@ def create_app():
     from fastapi import Path as PathParam
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
     from jinja2 import FileSystemLoader
+
+    from pydantic import BaseModel, Field
 
     from logintel import db
     from logintel.airflow.connection import DatabaseNotConfigured, database_url
@@ -231,6 +238,46 @@ def create_app():
             preds = rows(conn, "report/log_predictions", params)
             finds = rows(conn, "report/log_findings", params)
         return {"log": found[0], "champion": champion, "predictions": preds, "findings": finds}
+
+    @app.get("/api/groups", summary="Findings grouped by what a person would fix")
+    def api_groups(kind: str | None = Query(None, description="one of " + ", ".join(KINDS)),
+                   model_version: str | None = Query(None, description="'champion' (default), 'all' or a version")
+                   ) -> dict:
+        kind = check_kind(kind)
+        with session() as conn:
+            version = scope_version(conn, model_version)
+            groups = rows(conn, "findings/groups", {"model_version": version, "kind": kind})
+        return {"model_version": version, "kind": kind, "count": len(groups), "groups": groups}
+
+    class TriageRequest(BaseModel):
+        target: str = Field(min_length=1, max_length=40, description="a group id (12 hex) or a finding id")
+        decision: str = Field(pattern="^(confirmed|dismissed|open)$")
+        note: str | None = Field(None, max_length=2000)
+
+    def may_edit(user: Any) -> bool:
+        """Editing findings needs what editing DAGs needs (Simple auth manager: USER or above)."""
+        if not auth_enabled():
+            return True
+        from airflow.api_fastapi.app import get_auth_manager
+
+        return bool(user) and get_auth_manager().is_authorized_dag(method="PUT", user=user)
+
+    @app.post("/api/triage", summary="Confirm or dismiss a finding group or a finding")
+    def api_triage(body: TriageRequest, request: Request, user: Any = Depends(require_user)) -> dict:
+        from logintel.triage import decide
+
+        if not request.headers.get("content-type", "").lower().startswith("application/json"):
+            raise HTTPException(status_code=415, detail="send the decision as application/json")
+        origin = request.headers.get("origin")
+        if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
+            raise HTTPException(status_code=403, detail="cross-site request refused")
+        if not may_edit(user):
+            raise HTTPException(status_code=403, detail="your role may look at findings, not change them")
+        by = getattr(user, "username", None) or (user.get_name() if user else "local")
+        try:
+            return decide(database(), body.target, body.decision, by, body.note)
+        except ValueError as exc:
+            raise HTTPException(status_code=404 if "no finding" in str(exc) else 422, detail=str(exc)) from None
 
     return app
 

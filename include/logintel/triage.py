@@ -24,6 +24,7 @@ def decide(url: str, target: str, decision: str, by: str, note: str | None = Non
     target = target.strip().lower()
     params = {"decision": decision, "by": by, "note": note}
     with db.transaction(url) as conn:
+        conn.execute(db.sql("triage/backfill_group_ids"))
         if GROUP_ID.match(target):
             if not conn.execute(db.sql("triage/group_exists"), {"group_id": target}).fetchone()[0]:
                 raise ValueError(f"no finding group {target} (see `logintel findings --groups`)")

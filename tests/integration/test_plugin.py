@@ -272,3 +272,43 @@ def test_a_logged_in_request_succeeds_and_a_forged_token_does_not(plugin, seeded
         forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
         assert c.get("/logintel/api/findings", headers={"Authorization": f"Bearer {forged}"}).status_code in (401, 403)
         assert c.get("/logintel/api/findings").status_code == 401
+
+
+def test_triage_needs_a_role_that_may_edit_and_a_same_site_json_request(plugin, seeded, monkeypatch):
+    """Read-only users look, editors decide; the decision is stored with who made it."""
+    import psycopg
+
+    monkeypatch.delenv("LOGINTEL_PLUGIN_AUTH", raising=False)
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    manager = init_auth_manager()
+    viewer = manager.generate_jwt(SimpleAuthManagerUser(username="vera", role="viewer"))
+    editor = manager.generate_jwt(SimpleAuthManagerUser(username="eddie", role="user"))
+    parent = FastAPI()
+    parent.mount("/logintel", plugin.LazyASGIApp(plugin.create_app))
+    with TestClient(parent) as c:
+        groups = c.get("/logintel/api/groups", headers={"Authorization": f"Bearer {viewer}"})
+        assert groups.status_code == 200 and groups.json()["count"] >= 1
+        target = groups.json()["groups"][0]["group_id"]
+        body = {"target": target, "decision": "dismissed", "note": "both call sites are right"}
+        assert c.post("/logintel/api/triage", json=body).status_code == 401
+        as_viewer = c.post("/logintel/api/triage", json=body, headers={"Authorization": f"Bearer {viewer}"})
+        assert as_viewer.status_code == 403 and "not change" in as_viewer.json()["detail"]
+        cross = c.post("/logintel/api/triage", json=body,
+                       headers={"Authorization": f"Bearer {editor}", "Origin": "https://evil.example"})
+        assert cross.status_code == 403
+        form = c.post("/logintel/api/triage", data=body, headers={"Authorization": f"Bearer {editor}"})
+        assert form.status_code in (415, 422)
+        ok = c.post("/logintel/api/triage", json=body, headers={"Authorization": f"Bearer {editor}"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["by"] == "eddie" and ok.json()["findings"] >= 1
+        missing = c.post("/logintel/api/triage", json={**body, "target": "0123456789ab"},
+                         headers={"Authorization": f"Bearer {editor}"})
+        assert missing.status_code == 404
+    with psycopg.connect(seeded["url"]) as conn:
+        decided = conn.execute("SELECT status, decided_by, note FROM logintel.dq_findings WHERE group_id = %s",
+                               (target,)).fetchall()
+        conn.execute("UPDATE logintel.dq_findings SET status = 'open', decided_by = NULL, note = NULL")
+        conn.execute("DELETE FROM logintel.group_decisions")
+    assert decided and set(decided) == {("dismissed", "eddie", "both call sites are right")}
