@@ -20,7 +20,11 @@ Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
 3. **finish** closes the run; **findings**: template statistics and out-of-group model
    probabilities of the run's model give level verdicts; the GX suite `prediction_findings` validates `logintel.v_prediction_checks` and the
    failing ids become `logintel.dq_findings` (unique per log, kind and model: re-runs add nothing);
-4. **report**: rebuilds the HTML report.
+   the task's asset event carries the counts (`extra`: new_findings, by_kind, model_version);
+4. **report**: rebuilds the HTML report; **alert**: one digest of the new open finding groups
+   (confidence ≥ LOGINTEL_ALERT_CONFIDENCE) through the Airflow connection `logintel_alerts`
+   (smtp: e-mail; http: a JSON webhook, e.g. Slack); a group is sent once, nothing is sent when
+   nothing is new, and a failing notifier is recorded in `logintel.alerts`, never a failed task.
 
 Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
 **confidence** (minimum confidence of a level finding).
@@ -71,7 +75,14 @@ def log_scoring():
     def findings(run: dict) -> dict:
         from logintel.airflow import tasks
 
-        return tasks.record_findings(run, float(get_current_context()["params"]["confidence"]))
+        ctx = get_current_context()
+        return tasks.record_findings(run, float(ctx["params"]["confidence"]), ctx["outlet_events"], FINDINGS)
+
+    @task
+    def alert(run: dict) -> dict:
+        from logintel.airflow import tasks
+
+        return tasks.send_alerts(run)
 
     @task
     def report() -> str:
@@ -81,7 +92,7 @@ def log_scoring():
 
     run = plan()
     scored = score_partition.partial(run=run).expand(part=partitions(run))
-    finish(run, scored) >> findings(run) >> report()
+    finish(run, scored) >> findings(run) >> [report(), alert(run)]
 
 
 log_scoring()

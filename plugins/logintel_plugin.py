@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 URL_PREFIX = "/logintel"
 UI_DIR = Path(__file__).resolve().parent / "logintel_ui"
 MAX_LIMIT = 1000
+GROUPS_PER_PAGE = 50
 BIGINT_MAX = 2**63 - 1
 
 # Pages contain no script; images are inline. The Airflow UI frames them (same origin).
@@ -87,16 +88,19 @@ class LazyASGIApp:
 def create_app():
     """The Logintel FastAPI app (imports happen here, not at module import)."""
     from contextlib import contextmanager
+    from datetime import datetime, timezone
 
     import psycopg
-    from fastapi import Depends, FastAPI, HTTPException, Query, Request
+    from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
     from fastapi import Path as PathParam
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
     from jinja2 import FileSystemLoader
 
     from pydantic import BaseModel, Field
 
     from logintel import db
+    from logintel.findings import GROUP_SORTS, GROUP_STATUSES, query_groups
+    from logintel.triage import GROUP_ID
     from logintel.airflow.connection import DatabaseNotConfigured, database_url
     from logintel.display import jinja_environment
     from logintel.settings import get_settings, mask_url
@@ -148,6 +152,10 @@ def create_app():
 
     rows = db.query
 
+    def utc(value: datetime | None) -> datetime | None:
+        """A time given without a zone is UTC, as every stored timestamp."""
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
     def scope_version(conn, model_version: str | None) -> str | None:
         """'champion' (default): the champion's version, or None (all) when there is none; 'all': None."""
         choice = (model_version or "champion").strip()
@@ -180,17 +188,9 @@ def create_app():
         return get_settings().reports_dir / REPORT_FILE
 
     def data_docs_root() -> Path:
-        return get_settings().gx_root / "gx" / "uncommitted" / "data_docs" / "local_site"
+        from logintel.quality.context import local_site
 
-    @app.get("/", response_class=HTMLResponse, summary="Findings page")
-    def findings_page(kind: str | None = None, limit: int = Query(100, ge=1, le=MAX_LIMIT),
-                      model_version: str | None = None) -> HTMLResponse:
-        data = findings(kind, limit, 0, model_version)
-        html = env.get_template("findings.html.j2").render(
-            **data, kinds=KINDS, has_report=report_path().is_file(),
-            has_data_docs=(data_docs_root() / "index.html").is_file(),
-            database=mask_url(database()), selected_model=model_version or "champion")
-        return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS})
+        return local_site(database())
 
     @app.get("/report", response_class=HTMLResponse, summary="The Logintel HTML report")
     def report() -> FileResponse:
@@ -239,15 +239,60 @@ def create_app():
             finds = rows(conn, "report/log_findings", params)
         return {"log": found[0], "champion": champion, "predictions": preds, "findings": finds}
 
-    @app.get("/api/groups", summary="Findings grouped by what a person would fix")
-    def api_groups(kind: str | None = Query(None, description="one of " + ", ".join(KINDS)),
-                   model_version: str | None = Query(None, description="'champion' (default), 'all' or a version")
-                   ) -> dict:
-        kind = check_kind(kind)
+    def check_group_filters(kind, status, sort) -> None:
+        check_kind(kind)
+        if status not in (None, "", *GROUP_STATUSES):
+            raise HTTPException(status_code=422, detail=f"status must be one of {', '.join(GROUP_STATUSES)}")
+        if sort not in GROUP_SORTS:
+            raise HTTPException(status_code=422, detail=f"sort must be one of {', '.join(GROUP_SORTS)}")
+
+    def groups(filters: dict, limit: int, offset: int, sort: str, model_version: str | None) -> dict:
+        check_group_filters(filters.get("kind"), filters.get("status"), sort)
         with session() as conn:
             version = scope_version(conn, model_version)
-            groups = rows(conn, "findings/groups", {"model_version": version, "kind": kind})
-        return {"model_version": version, "kind": kind, "count": len(groups), "groups": groups}
+            found = query_groups(conn, model_version=version, limit=limit, offset=offset, sort=sort, **filters)
+            by_kind = rows(conn, "report/findings_by_kind", {"model_version": version})
+        total = int(found[0]["total_groups"]) if found else 0
+        return {"model_version": version, "filters": filters, "sort": sort, "limit": limit, "offset": offset,
+                "total": total, "count": len(found), "groups": found,
+                "by_kind": {r["kind"]: r["findings"] for r in by_kind}}
+
+    def group_detail(group_id: str, limit: int, offset: int, model_version: str | None) -> dict:
+        if not GROUP_ID.match(group_id):
+            raise HTTPException(status_code=422, detail="a group id is 12 hexadecimal digits")
+        with session() as conn:
+            version = scope_version(conn, model_version)
+            found = query_groups(conn, model_version=version, group_id=group_id)
+            if not found:
+                raise HTTPException(status_code=404, detail=f"no finding group {group_id}")
+            lines = rows(conn, "findings/group_lines", {"group_id": group_id, "model_version": version,
+                                                        "limit": limit, "offset": offset})
+        return {"model_version": version, "group": found[0], "limit": limit, "offset": offset,
+                "count": len(lines), "lines": lines}
+
+    def group_filters(kind: str | None = Query(None, description="one of " + ", ".join(KINDS)),
+                      service: str | None = Query(None, max_length=200),
+                      level: str | None = Query(None, max_length=20, description="recorded or suggested level"),
+                      status: str | None = Query(None, description="open, confirmed, dismissed or mixed"),
+                      since: datetime | None = Query(None, description="lines at or after (ISO 8601)"),
+                      until: datetime | None = Query(None, description="lines before (ISO 8601)"),
+                      text: str | None = Query(None, max_length=200, description="in the template or a message")
+                      ) -> dict:
+        return {"kind": kind or None, "service": service or None, "level": level or None, "status": status or None,
+                "since": utc(since), "until": utc(until), "text": text or None}
+
+    @app.get("/api/groups", summary="Findings grouped by what a person would fix, filtered, sorted and paged")
+    def api_groups(filters: dict = Depends(group_filters),
+                   sort: str = Query("impact", description="impact (lines), confidence or recent"),
+                   limit: int = Query(100, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=BIGINT_MAX),
+                   model_version: str | None = Query(None, description="'champion' (default), 'all' or a version")
+                   ) -> dict:
+        return groups(filters, limit, offset, sort, model_version)
+
+    @app.get("/api/groups/{group_id}", summary="One finding group and its lines (source file and line, predictions)")
+    def api_group(group_id: str, limit: int = Query(200, ge=1, le=MAX_LIMIT),
+                  offset: int = Query(0, ge=0, le=BIGINT_MAX), model_version: str | None = None) -> dict:
+        return group_detail(group_id, limit, offset, model_version)
 
     class TriageRequest(BaseModel):
         target: str = Field(min_length=1, max_length=40, description="a group id (12 hex) or a finding id")
@@ -262,22 +307,80 @@ def create_app():
 
         return bool(user) and get_auth_manager().is_authorized_dag(method="PUT", user=user)
 
-    @app.post("/api/triage", summary="Confirm or dismiss a finding group or a finding")
-    def api_triage(body: TriageRequest, request: Request, user: Any = Depends(require_user)) -> dict:
+    def same_origin(request: Request) -> bool:
+        origin = request.headers.get("origin")
+        return not origin or origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
+
+    def apply_decision(request: Request, user: Any, target: str, decision: str, note: str | None) -> dict:
+        """The one triage write path (JSON API and HTML form): origin, role, then the decision."""
         from logintel.triage import decide
 
-        if not request.headers.get("content-type", "").lower().startswith("application/json"):
-            raise HTTPException(status_code=415, detail="send the decision as application/json")
-        origin = request.headers.get("origin")
-        if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
+        if not same_origin(request):
             raise HTTPException(status_code=403, detail="cross-site request refused")
         if not may_edit(user):
             raise HTTPException(status_code=403, detail="your role may look at findings, not change them")
         by = getattr(user, "username", None) or (user.get_name() if user else "local")
         try:
-            return decide(database(), body.target, body.decision, by, body.note)
+            return decide(database(), target, decision, by, note or None)
         except ValueError as exc:
             raise HTTPException(status_code=404 if "no finding" in str(exc) else 422, detail=str(exc)) from None
+
+    def csrf_token(request: Request) -> str:
+        """Bound to the caller's Airflow session token, which a cross-site page cannot read."""
+        import hashlib
+        import hmac
+
+        auth = request.headers.get("authorization", "")
+        secret = request.cookies.get("_token") or auth.removeprefix("Bearer ").strip() or "local"
+        return hmac.new(secret.encode(), b"logintel-triage-form", hashlib.sha256).hexdigest()
+
+    @app.post("/api/triage", summary="Confirm or dismiss a finding group or a finding")
+    def api_triage(body: TriageRequest, request: Request, user: Any = Depends(require_user)) -> dict:
+        if not request.headers.get("content-type", "").lower().startswith("application/json"):
+            raise HTTPException(status_code=415, detail="send the decision as application/json")
+        return apply_decision(request, user, body.target, body.decision, body.note)
+
+    @app.post("/triage", summary="The Airflow view's triage form (form-encoded, with its CSRF token)")
+    def form_triage(request: Request, target: str = Form(..., max_length=40),
+                    decision: str = Form(..., pattern="^(confirmed|dismissed|open)$"),
+                    note: str | None = Form(None, max_length=2000), csrf: str = Form(""),
+                    back: str = Form("list"), user: Any = Depends(require_user)) -> RedirectResponse:
+        import hmac
+
+        if not may_edit(user):  # said first, so a viewer learns why (no token could help)
+            raise HTTPException(status_code=403, detail="your role may look at findings, not change them")
+        if not hmac.compare_digest(csrf, csrf_token(request)):
+            raise HTTPException(status_code=403, detail="the form is stale or from another site: reload the page")
+        apply_decision(request, user, target, decision, note)
+        # back to where the form was: the group's page, or the list (relative: works under any prefix)
+        location = f"groups/{target}" if back == "group" and GROUP_ID.match(target) else "./?status=open"
+        return RedirectResponse(location, status_code=303)
+
+    def page(template: str, **context) -> HTMLResponse:
+        html = env.get_template(template).render(**context)
+        return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS})
+
+    @app.get("/", response_class=HTMLResponse, summary="Findings page: groups (filtered, paged), then single findings")
+    def findings_page(request: Request, filters: dict = Depends(group_filters), sort: str = "impact",
+                      page_no: int = Query(1, alias="page", ge=1, le=100_000),
+                      limit: int = Query(100, ge=1, le=MAX_LIMIT), model_version: str | None = None,
+                      user: Any = Depends(require_user)) -> HTMLResponse:
+        found = groups(filters, GROUPS_PER_PAGE, (page_no - 1) * GROUPS_PER_PAGE, sort, model_version)
+        data = findings(filters["kind"], limit, 0, model_version)
+        query = {k: v for k, v in {**filters, "sort": sort, "model_version": model_version}.items()
+                 if v not in (None, "") and not (k == "sort" and v == "impact")}
+        return page("findings.html.j2", **data, groups=found, filters=filters, sort=sort, sorts=GROUP_SORTS,
+                    statuses=GROUP_STATUSES, page=page_no, pages=max(1, -(-found["total"] // GROUPS_PER_PAGE)),
+                    query=query, kinds=KINDS, has_report=report_path().is_file(),
+                    has_data_docs=(data_docs_root() / "index.html").is_file(), csrf=csrf_token(request),
+                    can_edit=may_edit(user), database=mask_url(database()), selected_model=model_version or "champion")
+
+    @app.get("/groups/{group_id}", response_class=HTMLResponse, summary="A finding group's page: its lines, triage")
+    def group_page(group_id: str, request: Request, limit: int = Query(200, ge=1, le=MAX_LIMIT),
+                   model_version: str | None = None, user: Any = Depends(require_user)) -> HTMLResponse:
+        detail = group_detail(group_id, limit, 0, model_version)
+        return page("group.html.j2", **detail, csrf=csrf_token(request), can_edit=may_edit(user),
+                    selected_model=model_version or "champion")
 
     return app
 

@@ -5,8 +5,14 @@ or LOGINTEL_TEST_SERVER_URL, or the local development server.
 """
 from __future__ import annotations
 
+import email
+import json
 import os
+import socket
+import threading
 import uuid
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -79,3 +85,53 @@ def loghub_dir() -> Path:
     if not LOGHUB.is_dir():
         pytest.skip("../shared/data/loghub is not here (a fresh clone has no shared data)")
     return LOGHUB
+
+
+# --- real sinks for alert tests: an SMTP server and a webhook receiver on 127.0.0.1 ---
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: yields (controller, received messages)."""
+    from aiosmtpd.controller import Controller
+
+    class Collect:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+            return "250 OK"
+
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, handler.messages
+    controller.stop()
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A webhook receiver: records JSON bodies; answers `state['status']`."""
+    state = {"status": 200, "bodies": []}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state["bodies"].append({"json": json.loads(body), "auth": self.headers.get("Authorization")})
+            self.send_response(state["status"])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/hooks/logintel"
+    yield state
+    server.shutdown()

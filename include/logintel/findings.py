@@ -138,14 +138,38 @@ def export(url: str, kind: str | None = None, all_versions: bool = False) -> lis
         return cur.execute(db.sql("findings/export"), {"model_version": version, "kind": kind}).fetchall()
 
 
-def export_groups(url: str, kind: str | None = None, all_versions: bool = False) -> list[dict]:
-    """Findings grouped by what a person would fix (sql/findings/groups.sql), largest first."""
-    from psycopg.rows import dict_row
+GROUP_SORTS = ("impact", "confidence", "recent")
+GROUP_STATUSES = ("open", "confirmed", "dismissed", "mixed")
+GROUP_FILTERS = ("model_version", "kind", "service", "level", "status", "since", "until", "text",
+                 "min_confidence", "group_id")
 
+
+def group_params(limit: int | None = None, offset: int = 0, sort: str = "impact", unalerted: bool = False,
+                 **filters) -> dict:
+    """The parameters of sql/findings/groups.sql: every filter (None: any), the sort and the page."""
+    unknown = set(filters) - set(GROUP_FILTERS)
+    if unknown:
+        raise TypeError(f"unknown group filters: {', '.join(sorted(unknown))}")
+    if sort not in GROUP_SORTS:
+        raise ValueError(f"sort must be one of {', '.join(GROUP_SORTS)}, got {sort!r}")
+    if filters.get("status") not in (None, *GROUP_STATUSES):
+        raise ValueError(f"status must be one of {', '.join(GROUP_STATUSES)}, got {filters['status']!r}")
+    params = {name: None for name in GROUP_FILTERS}
+    params.update({k: (None if v == "" else v) for k, v in filters.items()})
+    return {**params, "sort": sort, "unalerted": unalerted, "limit": limit, "offset": offset}
+
+
+def query_groups(conn, **options) -> list[dict]:
+    """Finding groups in the caller's connection (options: see group_params)."""
+    return db.query(conn, "findings/groups", group_params(**options))
+
+
+def export_groups(url: str, kind: str | None = None, all_versions: bool = False, **options) -> list[dict]:
+    """Findings grouped by what a person would fix (sql/findings/groups.sql), largest first."""
     version = None if all_versions else registry.require_champion(url).version
     with db.connect(url) as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        return cur.execute(db.sql("findings/groups"), {"model_version": version, "kind": kind}).fetchall()
+        return query_groups(conn, model_version=version, kind=kind, **options)
 
 
-__all__ = ["record_findings", "compute_verdicts", "export", "export_groups", "FindingsResult"]
+__all__ = ["record_findings", "compute_verdicts", "export", "export_groups", "query_groups", "group_params",
+           "FindingsResult"]

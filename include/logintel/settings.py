@@ -76,6 +76,10 @@ def parse_bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be one of on/off, true/false, yes/no, 1/0, got {raw!r}")
 
 
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
 def parse_path(name: str, raw: str) -> Path:
     if "\0" in raw:
         raise SettingsError(f"{name} must be a folder path, got {raw!r}")
@@ -271,6 +275,10 @@ class Settings:
     gx_root: Path  # GX project root: the GX context lives in <gx_root>/gx
     reports_dir: Path
     landing_dir: Path
+    alert_connection_id: str = "logintel_alerts"  # Airflow connection of the alert digest (smtp or http)
+    alert_confidence: float = 0.9  # new open groups at least this confident are alerted
+    alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
+    ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
     debug: bool = False  # the CLI shows tracebacks of expected errors
     airflow_connection_set: bool = False  # AIRFLOW_CONN_LOGINTEL_DB is set (logintel doctor reports it)
 
@@ -300,6 +308,7 @@ _RANGES: dict[str, tuple[str, float | None, float | None]] = {
     "chunk_size": ("LOGINTEL_CHUNK_SIZE", 1000, 5_000_000),
     "partitions": ("LOGINTEL_PARTITIONS", 1, 64),
     "confidence": ("LOGINTEL_CONFIDENCE", 0.5, 1.0),
+    "alert_confidence": ("LOGINTEL_ALERT_CONFIDENCE", 0.0, 1.0),
     "future_tolerance_minutes": ("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 0, None),
     "train_max_rows": ("LOGINTEL_TRAIN_MAX_ROWS", 1, None),
     "threads": ("LOGINTEL_THREADS", 1, None),
@@ -314,6 +323,7 @@ VARIABLES = (
     "LOGINTEL_TRAIN_MAX_ROWS", "LOGINTEL_THREADS", "LOGINTEL_GX_MAX_IDS", "LOGINTEL_MAX_RECORD_BYTES",
     "LOGINTEL_PLUGIN_AUTH", "LOGINTEL_ASSET_BASE", "LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT",
     "LOGINTEL_REPORTS_DIR", "LOGINTEL_LANDING_DIR", "LOGINTEL_DEBUG",
+    "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir"})
@@ -346,6 +356,10 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         gx_root=value("LOGINTEL_GX_ROOT", parse_path, home),
         reports_dir=value("LOGINTEL_REPORTS_DIR", parse_path, home / "reports"),
         landing_dir=value("LOGINTEL_LANDING_DIR", parse_path, home / "landing"),
+        alert_connection_id=value("LOGINTEL_ALERT_CONN_ID", _text, "logintel_alerts"),
+        alert_confidence=value("LOGINTEL_ALERT_CONFIDENCE", parse_float, 0.9),
+        alert_to=value("LOGINTEL_ALERT_TO", _text, None),
+        ui_url=value("LOGINTEL_UI_URL", _text, "http://localhost:8080/plugin/logintel"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),
         airflow_connection_set=bool((env.get(CONNECTION_VAR) or "").strip()),
     )

@@ -1,6 +1,8 @@
 """The whole pipeline through the real DAGs with `airflow dags test`, against a real Postgres."""
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
@@ -26,12 +28,15 @@ def _counts(url: str) -> dict:
         }
 
 
-def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path):
+def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
     landing = tmp_path / "landing"
     landing.mkdir()
     n = write_logs(generate(6000, days=2, seed=7), landing / "app.jsonl")
     (landing / "broken.jsonl").write_text('{"ts": "2026-01-01T00:00:00Z", "level": "INFO"\nnot json\n')
-    env = airflow_env(fresh_db, tmp_path)
+    controller, mails = smtp_server  # the alert task's digest goes to a real SMTP server
+    alerts_conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
+                   "extra": {"disable_tls": True, "disable_ssl": True, "to": "oncall@example.org"}}
+    env = airflow_env(fresh_db, tmp_path, AIRFLOW_CONN_LOGINTEL_ALERTS=json.dumps(alerts_conn))
 
     dags_test("log_ingest", env)
     dags_test("log_simulate_issues", env, conf='{"rate": 0.03, "scheme": "reference", "seed": 1}')
@@ -55,6 +60,7 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path):
     assert tp > 0, "findings must hit injected issues"
     assert docs and docs.endswith("index.html")
     assert (tmp_path / "reports" / "logintel_report.html").exists()
+    assert len(mails) == 1 and "new finding group" in mails[0]["Subject"]  # one digest of the new groups
 
     with psycopg.connect(fresh_db) as conn:
         first_findings = conn.execute("SELECT log_id, kind, suggested_value FROM logintel.dq_findings "
@@ -69,3 +75,5 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path):
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT log_id, kind, suggested_value FROM logintel.dq_findings "
                             "ORDER BY 1, 2").fetchall() == first_findings
+        assert conn.execute("SELECT status, count(*) FROM logintel.alerts GROUP BY 1").fetchall() == [("sent", 1)]
+    assert len(mails) == 1  # later runs found nothing new: nothing sent again

@@ -164,9 +164,11 @@ def test_report_is_served_when_written(client, seeded, tmp_path, monkeypatch):
     assert 'href="report"' in client.get("/logintel/").text
 
 
-def test_data_docs_are_served_sandboxed_and_confined(client, tmp_path, monkeypatch):
+def test_data_docs_are_served_sandboxed_and_confined(client, seeded, tmp_path, monkeypatch):
+    from logintel.quality.context import local_site
+
     monkeypatch.setenv("LOGINTEL_GX_ROOT", str(tmp_path))
-    site = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site"
+    site = local_site(seeded["url"])  # the site of the plugin's own database
     site.mkdir(parents=True)
     (site / "index.html").write_text("<html>docs</html>")
     (tmp_path / "secret.txt").write_text("no")
@@ -312,3 +314,101 @@ def test_triage_needs_a_role_that_may_edit_and_a_same_site_json_request(plugin, 
         conn.execute("UPDATE logintel.dq_findings SET status = 'open', decided_by = NULL, note = NULL")
         conn.execute("DELETE FROM logintel.group_decisions")
     assert decided and set(decided) == {("dismissed", "eddie", "both call sites are right")}
+
+
+def test_groups_api_filters_sorts_and_pages(client, seeded):
+    """Search and filters: kind, service, level, status, time range, text; sorted; paged."""
+    every = client.get("/logintel/api/groups").json()
+    assert every["total"] == 5 and every["count"] == 5  # the champion's five findings, one group each
+    kinds = client.get("/logintel/api/groups", params={"kind": "level_understated"}).json()
+    assert {g["kind"] for g in kinds["groups"]} == {"level_understated"} and kinds["total"] == 2
+    disk = client.get("/logintel/api/groups", params={"service": "disk"}).json()
+    assert [g["recorded_value"] for g in disk["groups"]] == ["DEBUG"]
+    assert client.get("/logintel/api/groups", params={"level": "FATAL"}).json()["total"] == 1
+    assert client.get("/logintel/api/groups", params={"text": "I/O ERROR"}).json()["total"] == 1  # any case
+    assert client.get("/logintel/api/groups", params={"text": "no such words"}).json()["total"] == 0
+    assert client.get("/logintel/api/groups", params={"status": "dismissed"}).json()["total"] == 0
+    early = client.get("/logintel/api/groups", params={"until": "2026-01-05T10:30:00"}).json()  # naive: UTC
+    assert early["total"] == 3  # the hostile line's two findings and the disk line
+    late = client.get("/logintel/api/groups", params={"since": "2026-01-05T11:00:00Z"}).json()
+    assert late["total"] == 2
+    recent = client.get("/logintel/api/groups", params={"sort": "recent"}).json()["groups"]
+    assert [g["last_seen"] for g in recent] == sorted((g["last_seen"] for g in recent), reverse=True)
+    confident = client.get("/logintel/api/groups", params={"sort": "confidence"}).json()["groups"]
+    assert [float(g["confidence"]) for g in confident] == sorted((float(g["confidence"]) for g in confident),
+                                                                 reverse=True)
+    first = client.get("/logintel/api/groups", params={"sort": "confidence", "limit": 2}).json()
+    second = client.get("/logintel/api/groups", params={"sort": "confidence", "limit": 2, "offset": 2}).json()
+    assert first["total"] == 5 and first["count"] == 2 and second["count"] == 2
+    assert [g["group_id"] for g in first["groups"] + second["groups"]] == [g["group_id"] for g in confident[:4]]
+    assert client.get("/logintel/api/groups", params={"sort": "bogus"}).status_code == 422
+    assert client.get("/logintel/api/groups", params={"status": "bogus"}).status_code == 422
+    assert client.get("/logintel/api/groups", params={"since": "yesterday"}).status_code == 422
+
+
+def test_a_group_page_shows_its_lines_with_source_and_predictions(client, seeded):
+    disk = client.get("/logintel/api/groups", params={"service": "disk"}).json()["groups"][0]
+    detail = client.get(f"/logintel/api/groups/{disk['group_id']}").json()
+    assert detail["group"]["group_id"] == disk["group_id"] and detail["count"] == 1
+    (line,) = detail["lines"]
+    assert (line["source"], line["source_line"], line["level"]) == ("app.log", 2, "DEBUG")
+    assert line["predicted_level"] == "FATAL" and line["host"] == "web-1"
+    page = client.get(f"/logintel/groups/{disk['group_id']}")
+    assert page.status_code == 200 and "app.log:2" in page.text and "FATAL (0.93)" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert client.get("/logintel/groups/0123456789ab").status_code == 404
+    assert client.get("/logintel/api/groups/not-a-group").status_code == 422
+    hostile = client.get("/logintel/api/groups", params={"service": "api", "kind": "level_understated"}).json()
+    html = client.get(f"/logintel/groups/{hostile['groups'][0]['group_id']}").text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
+
+
+def test_the_html_triage_form_needs_its_csrf_token_and_an_editor(plugin, seeded, monkeypatch):
+    """Plain HTML forms (the page's CSP stays strict): a token bound to the session defeats a
+    cross-site form; a viewer sees no buttons and is refused; an editor's decision lands."""
+    import psycopg
+
+    monkeypatch.delenv("LOGINTEL_PLUGIN_AUTH", raising=False)
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    manager = init_auth_manager()
+    viewer = manager.generate_jwt(SimpleAuthManagerUser(username="vera", role="viewer"))
+    editor = manager.generate_jwt(SimpleAuthManagerUser(username="eddie", role="user"))
+    parent = FastAPI()
+    parent.mount("/logintel", plugin.LazyASGIApp(plugin.create_app))
+    with TestClient(parent) as c:
+        c.cookies.set("_token", viewer)
+        as_viewer = c.get("/logintel/").text
+        assert 'action="triage"' not in as_viewer and "may look, not triage" in as_viewer
+        target = c.get("/logintel/api/groups", params={"service": "disk"}).json()["groups"][0]["group_id"]
+        form = {"target": target, "decision": "dismissed", "csrf": "", "back": "group"}
+        refused = c.post("/logintel/triage", data=form, follow_redirects=False)
+        assert refused.status_code == 403 and "not change" in refused.json()["detail"]
+        c.cookies.set("_token", editor)
+        page = c.get("/logintel/").text
+        assert 'action="triage"' in page
+        token = _csrf(page)
+        for forged in ("0" * 64, ""):
+            stale = c.post("/logintel/triage", data={**form, "csrf": forged}, follow_redirects=False)
+            assert stale.status_code == 403 and "stale" in stale.json()["detail"]
+        assert c.post("/logintel/triage", data={**form, "csrf": token}, follow_redirects=False,
+                      headers={"Origin": "https://evil.example"}).status_code == 403
+        ok = c.post("/logintel/triage", data={**form, "csrf": token, "note": "a test disk"}, follow_redirects=False)
+        assert ok.status_code == 303 and ok.headers["location"] == f"groups/{target}"
+        shown = c.get(f"/logintel/groups/{target}").text
+        assert "dismissed" in shown and "a test disk" in shown
+        assert target not in c.get("/logintel/", params={"status": "open"}).text
+    with psycopg.connect(seeded["url"]) as conn:
+        decided = conn.execute("SELECT status, decided_by, note FROM logintel.dq_findings WHERE group_id = %s",
+                               (target,)).fetchall()
+        conn.execute("UPDATE logintel.dq_findings SET status = 'open', decided_by = NULL, note = NULL")
+        conn.execute("DELETE FROM logintel.group_decisions")
+    assert decided == [("dismissed", "eddie", "a test disk")]
+

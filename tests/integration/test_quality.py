@@ -52,7 +52,36 @@ def test_hostile_messages_never_reach_data_docs_raw(fresh_db, tmp_path):
     ingest_paths([f], url=fresh_db)
     run = validate_batches(fresh_db, pending_batches(fresh_db), "q3")
     assert not run.success
-    site = tmp_path / "gx" / "uncommitted" / "data_docs"
+    from logintel.quality.context import local_site
+
+    site = local_site(fresh_db)
+    assert site.is_relative_to(tmp_path)
     pages = list(site.rglob("*.html"))
     assert pages, "Data Docs were built"
     assert not [p for p in pages if evil in p.read_text(errors="replace")]
+
+
+def test_each_database_has_its_own_data_docs_site(server_url, tmp_path, monkeypatch):
+    """Two databases a checkout points at: two GX projects, two Data Docs sites, never mixed."""
+    from conftest import _new_database
+    from logintel import db
+    from logintel.evaluate import drop_database
+    from logintel.quality.context import local_site
+
+    monkeypatch.setenv("LOGINTEL_GX_ROOT", str(tmp_path))
+    urls = [_new_database(server_url) for _ in range(2)]
+    try:
+        for i, url in enumerate(urls):
+            db.upgrade(url)
+            f = tmp_path / f"batch{i}.jsonl"
+            _write(f, [{"ts": "2026-01-01T00:00:00Z", "level": "INFO", "service": f"svc{i}", "message": "hello"}])
+            ingest_paths([f], url=url)
+            validate_batches(url, pending_batches(url), f"run-of-db-{i}")
+        sites = [local_site(url) for url in urls]
+        assert sites[0] != sites[1] and all((s / "index.html").is_file() for s in sites)
+        for site in sites:  # one validation each: a shared site would show the other database's too
+            (page,) = (site / "validations").rglob("*.html")
+            assert "every log names its service" in page.read_text()  # plain-words descriptions
+    finally:
+        for url in urls:
+            drop_database(url)

@@ -135,9 +135,10 @@ def test_report_shows_counts_model_and_findings(report_html):
     assert "Detection against the injected issues" in text
 
 
-def test_report_embeds_three_png_plots(report_html):
+def test_report_embeds_its_png_plots(report_html):
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', report_html)
-    assert len(images) == 3
+    # by kind, over time, per service, confidence, level distribution (triage: none decided yet)
+    assert len(images) == 5
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<script" not in report_html.lower()  # self-contained, no script at all
@@ -192,8 +193,31 @@ def test_display_text_and_helpers():
 
 def test_report_lists_finding_groups_first(report_html):
     text = _text(report_html)
-    assert text.index("Finding groups: what to fix") < text.index("Top 50 findings")
-    groups = report_html[report_html.index('id="groups"'):report_html.index('id="top"')]
+    order = [text.index(h) for h in ("Finding groups: what to fix", "Findings over time", "Findings per service",
+                                     "Confidence of the findings", "Triage precision", "Champion model",
+                                     "Great Expectations runs")]
+    assert order == sorted(order)
+    assert "Top 50 findings" not in text  # lines appear inside their group only
+    groups = report_html[report_html.index('id="groups"'):report_html.index('id="over-time"')]
     assert "tpl-1" in groups and "level_understated" in groups and "app.log:2" in groups
+    assert "disk failure on /dev/sda" in groups
     assert "template &lt;b&gt;x&lt;/b&gt;" in groups and "<b>x</b>" not in groups  # reasons escaped
     assert "retired model" not in groups  # the champion's groups only
+
+
+def test_report_shows_triage_precision_per_kind_and_model_version(fresh_db, tmp_path):
+    from logintel import triage
+    from logintel.findings import export_groups
+
+    seed_findings(fresh_db)
+    groups = {g["service"] + "/" + g["kind"]: g["group_id"] for g in export_groups(fresh_db)}
+    triage.decide(fresh_db, groups["disk/level_understated"], "confirmed", "alice")
+    triage.decide(fresh_db, groups["auth/level_overstated"], "dismissed", "bob")
+    triage.decide(fresh_db, groups["api/level_understated"], "confirmed", "alice")
+    html = write_report(fresh_db, tmp_path / "r.html").read_text(encoding="utf-8")
+    section = _text(html[html.index('id="triage"'):html.index('id="levels"')])
+    # v1: two level_understated confirmed (precision 1), one level_overstated dismissed (precision 0)
+    assert re.search(r"v1 level_understated 2 0 0 1\.000", section), section
+    assert re.search(r"v1 level_overstated 0 1 0 0\.000", section), section
+    assert re.search(r"v1 missed_anomaly 0 0 1 –", section), section
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 6  # the triage plot too

@@ -102,12 +102,28 @@ def finish_scoring(run: dict, partitions: list[dict]) -> dict:
             "partitions": len(partitions)}
 
 
-def record_findings(run: dict, confidence: float) -> dict:
+def record_findings(run: dict, confidence: float, outlet_events=None, asset=None) -> dict:
+    """Findings of the scoring run; their counts ride on the asset event, so other DAGs can react."""
     from .. import findings, scoring
 
     scoring_run = scoring.ScoringRun.from_dict(run)
-    return findings.record_findings(database_url(), scoring_run.run_key, min_confidence=confidence,
-                                    model=scoring_run.model).as_dict()
+    result = findings.record_findings(database_url(), scoring_run.run_key, min_confidence=confidence,
+                                      model=scoring_run.model).as_dict()
+    if outlet_events is not None and asset is not None:
+        outlet_events[asset].extra = {"model_version": result["model_version"], "new_findings": result["new_findings"],
+                                      "by_kind": result["by_kind"], "gx_success": result["gx_success"]}
+    return result
+
+
+def send_alerts(run: dict) -> dict:
+    """One digest of the new open groups; a notifier's failure is recorded, never the task's."""
+    from .. import alerts, scoring
+
+    scoring_run = scoring.ScoringRun.from_dict(run)
+    result = alerts.send_new_groups(database_url(), scoring_run.run_key, model_version=scoring_run.model.version)
+    log.info("alerts: %s (%d groups, %d lines)%s", result.status, result.groups, result.findings,
+             f": {result.error}" if result.error else "")
+    return result.as_dict()
 
 
 def write_report() -> str:

@@ -20,8 +20,27 @@ def _sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 
+def project_root(url: str) -> Path:
+    """The GX project of one database: <gx_root>/gx_projects/<host>-<port>-<database>.
+
+    One project (suites, validation results, Data Docs site) per database, so the validations of
+    the demo's database and of any other a checkout points at never mix in one site.
+    """
+    import re
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(normalise_scheme(url))
+    name = f"{parts.hostname or 'localhost'}-{parts.port or 5432}-{parts.path.lstrip('/') or 'postgres'}"
+    return get_settings().gx_root / "gx_projects" / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def local_site(url: str) -> Path:
+    """The folder of the database's local Data Docs site (index.html inside once built)."""
+    return project_root(url) / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
 def get_context(url: str):
-    """A GX file context under settings.gx_dir with the Postgres data source registered."""
+    """The database's GX file context (project_root) with the Postgres data source registered."""
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -29,7 +48,7 @@ def get_context(url: str):
     # connection string from os.environ (or config_variables.yml, which would put the secret
     # on disk) when it connects, so the URL has to be there; nothing of Logintel reads it back.
     os.environ[URL_VARIABLE + "_SA"] = _sqlalchemy_url(url)
-    root = get_settings().gx_root
+    root = project_root(url)
     root.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(root))
     _quiet_progress_bars(context)

@@ -13,16 +13,19 @@ def logs_quality_suite(gx):
     E = gx.expectations
     suite = gx.ExpectationSuite(name=LOGS_SUITE)
     for exp in (
-        E.ExpectColumnValuesToBeInSet(column="level", value_set=list(LEVELS)),
-        E.ExpectColumnValuesToNotBeNull(column="message"),
+        E.ExpectColumnValuesToBeInSet(column="level", value_set=list(LEVELS),
+                                      description="every log's level is one of " + ", ".join(LEVELS)),
+        E.ExpectColumnValuesToNotBeNull(column="message", description="every log has a message"),
         # On the computed length, never on the text: GX shows failing values in Data Docs
         # unescaped, and messages may carry HTML and <script> tags.
-        E.ExpectColumnValuesToBeBetween(column="message_length", min_value=1, max_value=MAX_MESSAGE_LENGTH),
-        E.ExpectColumnValuesToNotBeNull(column="ts"),
+        E.ExpectColumnValuesToBeBetween(column="message_length", min_value=1, max_value=MAX_MESSAGE_LENGTH,
+                                        description=f"a message is 1 to {MAX_MESSAGE_LENGTH:,} characters long"),
+        E.ExpectColumnValuesToNotBeNull(column="ts", description="every log has a timestamp"),
         # Computed in SQL against the server clock plus a tolerance (see quality/run.py).
-        E.ExpectColumnValuesToBeInSet(column="ts_in_future", value_set=[False]),
-        E.ExpectColumnValuesToNotBeNull(column="service"),
-        E.ExpectColumnValuesToBeUnique(column="dedupe_key"),
+        E.ExpectColumnValuesToBeInSet(column="ts_in_future", value_set=[False],
+                                      description="no log is time-stamped in the future (beyond the tolerance)"),
+        E.ExpectColumnValuesToNotBeNull(column="service", description="every log names its service"),
+        E.ExpectColumnValuesToBeUnique(column="dedupe_key", description="no log is stored twice"),
     ):
         suite.add_expectation(exp)
     return suite
@@ -32,6 +35,8 @@ def findings_suite(gx):
     """A champion prediction must agree with the recorded level and anomaly flag."""
     E = gx.expectations
     suite = gx.ExpectationSuite(name=FINDINGS_SUITE)
-    suite.add_expectation(E.ExpectColumnValuesToBeNull(column="level_issue"))
-    suite.add_expectation(E.ExpectColumnValuesToBeNull(column="anomaly_issue"))
+    suite.add_expectation(E.ExpectColumnValuesToBeNull(
+        column="level_issue", description="the recorded level agrees with its call site's learned level"))
+    suite.add_expectation(E.ExpectColumnValuesToBeNull(
+        column="anomaly_issue", description="the recorded anomaly flag agrees with its template's history and episode"))
     return suite

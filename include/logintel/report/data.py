@@ -6,10 +6,11 @@ from typing import Any
 
 from .. import db
 from ..display import truncate
+from ..findings import query_groups
+from ..quality.context import local_site as gx_site
 from ..settings import get_settings
 from ..vocab import LEVELS
 
-TOP_FINDINGS = 50
 TOP_GROUPS = 50
 DQ_RUNS = 10
 MODELS = 10
@@ -73,7 +74,6 @@ def _detection(url: str) -> dict | None:
 
 def collect(url: str) -> dict:
     """Everything the report shows, read in one connection (plus detection scores)."""
-    settings = get_settings()
     with db.connect(url) as conn:
         champion = db.query_one(conn, "report/champion")
         version = champion["version"] if champion else None
@@ -85,17 +85,18 @@ def collect(url: str) -> dict:
             "models": db.query(conn, "report/models", {"limit": MODELS}),
             "by_kind": db.query(conn, "report/findings_by_kind", scope),
             "by_hour": db.query(conn, "report/findings_by_hour", scope),
+            "by_service": db.query(conn, "report/findings_by_service", scope),
+            "confidences": db.query(conn, "report/confidence_histogram", scope),
+            "triage": db.query(conn, "report/triage_precision"),
             "level_matrix": db.query(conn, "report/level_matrix", scope),
             # what a person would fix first: findings grouped by call site / episode
-            "groups": db.query(conn, "findings/groups", {**scope, "kind": None})[:TOP_GROUPS],
-            "top": db.query(conn, "report/top_findings",
-                         {**scope, "kind": None, "limit": TOP_FINDINGS, "offset": 0}),
+            "groups": query_groups(conn, model_version=version, limit=TOP_GROUPS),
             "dq_runs": db.query(conn, "report/dq_runs", {"limit": DQ_RUNS}),
             "injected": bool(db.query_one(conn, "report/injected_exists")["injected"]),
         }
     data["detection"] = _detection(url) if data["injected"] else None
     data["model_version"] = version
-    local_site = settings.gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    local_site = gx_site(url) / "index.html"
     data["data_docs_index"] = str(local_site) if local_site.exists() else next(
         (r["data_docs_path"] for r in data["dq_runs"] if r["data_docs_path"]), None)
     return data

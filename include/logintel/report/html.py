@@ -10,9 +10,10 @@ from pathlib import Path
 from ..display import jinja_environment, safe_link
 from ..settings import get_settings, mask_url
 from ..vocab import REPORT_FILE
-from .data import TOP_FINDINGS, TOP_GROUPS, as_json, collect, metric_tables
-from .plots import (kind_order, level_distribution, plot_findings_by_kind, plot_findings_over_time,
-                    plot_level_distribution)
+from .data import TOP_GROUPS, as_json, collect, metric_tables
+from .plots import (kind_order, level_distribution, plot_confidence_distribution, plot_findings_by_kind,
+                    plot_findings_by_service, plot_findings_over_time, plot_level_distribution,
+                    plot_triage_precision)
 
 
 def _environment():
@@ -53,8 +54,7 @@ def render(data: dict, url: str) -> str:
         "model_version": data["model_version"],
         "by_kind": [kinds[k] for k in kind_order(kinds)],
         "total_findings": sum(int(r["findings"]) for r in data["by_kind"]),
-        "top": data["top"],
-        "top_limit": TOP_FINDINGS,
+        "triage": data["triage"],
         "groups": data["groups"],
         "groups_limit": TOP_GROUPS,
         "level_rows": dist["rows"],
@@ -67,6 +67,9 @@ def render(data: dict, url: str) -> str:
             "by_kind": plot_findings_by_kind(data["by_kind"]),
             "over_time": plot_findings_over_time(data["by_hour"]),
             "levels": plot_level_distribution(dist),
+            "by_service": plot_findings_by_service(data["by_service"]),
+            "confidence": plot_confidence_distribution(data["confidences"]),
+            "triage": plot_triage_precision(data["triage"]),
         },
     }
     return _environment().get_template("report.html.j2").render(**context)

@@ -95,6 +95,76 @@ def plot_findings_over_time(by_hour: list[dict]) -> str | None:
     return _png(fig)
 
 
+def _stacked_by_kind(ax, labels: list, rows: list[dict], key: str, horizontal: bool) -> None:
+    """Bars of `labels` (values of rows[key]), one stacked segment per finding kind."""
+    series: dict[str, dict] = {}
+    for r in rows:
+        series.setdefault(r["kind"], {})[r[key]] = int(r["findings"])
+    base = [0] * len(labels)
+    positions = range(len(labels))
+    for kind in kind_order(series):
+        values = [series[kind].get(x, 0) for x in labels]
+        style = {"label": _plot_label(kind), "color": KIND_COLOURS.get(kind)}
+        if horizontal:
+            ax.barh(positions, values, 0.8, left=base, **style)
+        else:
+            ax.bar(positions, values, 0.9, bottom=base, **style)
+        base = [b + v for b, v in zip(base, values)]
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def plot_findings_by_service(by_service: list[dict]) -> str | None:
+    """Findings per service (the 15 with most), stacked by kind."""
+    if not by_service:
+        return None
+    totals: dict[str, int] = {}
+    for r in by_service:
+        totals[r["service"]] = totals.get(r["service"], 0) + int(r["findings"])
+    services = sorted(totals, key=lambda s: (-totals[s], s))
+    fig, ax = _figure(7.5, 0.6 + 0.35 * len(services))
+    _stacked_by_kind(ax, services, by_service, "service", horizontal=True)
+    ax.set_yticks(range(len(services)), [_plot_label(s) for s in services])
+    ax.invert_yaxis()
+    ax.set_xlabel("findings")
+    return _png(fig)
+
+
+def plot_confidence_distribution(histogram: list[dict]) -> str | None:
+    """How confident the findings are: 0.05-wide bins, stacked by kind."""
+    if not histogram:
+        return None
+    bins = [round(0.05 * i, 2) for i in range(20)]
+    rows = [{**r, "bin": round(float(r["bin"]), 2)} for r in histogram]
+    low = min(r["bin"] for r in rows)
+    bins = [b for b in bins if b >= min(low, 0.5)]
+    fig, ax = _figure(7.5, 3.0)
+    _stacked_by_kind(ax, bins, rows, "bin", horizontal=False)
+    ax.set_xticks(range(len(bins)), [f"{b:.2f}" for b in bins], rotation=90, fontsize="small")
+    ax.set_xlabel("confidence (bin's lower edge)")
+    ax.set_ylabel("findings")
+    return _png(fig)
+
+
+def plot_triage_precision(rows: list[dict]) -> str | None:
+    """Triage precision (confirmed / decided) per kind and model version, where someone decided."""
+    decided = [r for r in rows if r["precision"] is not None]
+    if not decided:
+        return None
+    labels = [f"{r['kind']} · {r['model_version']}" for r in decided]
+    fig, ax = _figure(7.5, 0.6 + 0.4 * len(decided))
+    bars = ax.barh(range(len(decided)), [float(r["precision"]) for r in decided],
+                   color=[KIND_COLOURS.get(r["kind"], "#9467bd") for r in decided])
+    ax.bar_label(bars, labels=[f"{float(r['precision']):.2f} ({int(r['confirmed'])}/{int(r['confirmed']) + int(r['dismissed'])})"
+                               for r in decided], padding=3)
+    ax.set_yticks(range(len(decided)), [_plot_label(x, 48) for x in labels])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.15)
+    ax.set_xlabel("triage precision: confirmed / (confirmed + dismissed)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
 def level_distribution(matrix: list[dict]) -> dict:
     """Recorded vs suggested level counts and the recorded -> suggested table."""
     recorded: dict[str, int] = {}
