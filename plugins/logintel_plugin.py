@@ -52,7 +52,9 @@ PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-
 # Data Docs need their scripts, so they run sandboxed in an opaque origin: no access to
 # the Airflow session.
 DATA_DOCS_CSP = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox; frame-ancestors 'self'"
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+# same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own form posts;
+# same-origin still sends nothing to other sites.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 
 def auth_enabled() -> bool:
@@ -152,9 +154,15 @@ def create_app():
 
     rows = db.query
 
-    def utc(value: datetime | None) -> datetime | None:
-        """A time given without a zone is UTC, as every stored timestamp."""
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    def parse_time(name: str, value: str | None) -> datetime | None:
+        """ISO 8601; empty (an untouched form field) is no filter; without a zone it is UTC."""
+        if not (value or "").strip():
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise HTTPException(status_code=422, detail=f"{name} must be an ISO 8601 time, e.g. 2026-01-05T10:00")
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
 
     def scope_version(conn, model_version: str | None) -> str | None:
         """'champion' (default): the champion's version, or None (all) when there is none; 'all': None."""
@@ -274,12 +282,12 @@ def create_app():
                       service: str | None = Query(None, max_length=200),
                       level: str | None = Query(None, max_length=20, description="recorded or suggested level"),
                       status: str | None = Query(None, description="open, confirmed, dismissed or mixed"),
-                      since: datetime | None = Query(None, description="lines at or after (ISO 8601)"),
-                      until: datetime | None = Query(None, description="lines before (ISO 8601)"),
+                      since: str | None = Query(None, max_length=40, description="lines at or after (ISO 8601)"),
+                      until: str | None = Query(None, max_length=40, description="lines before (ISO 8601)"),
                       text: str | None = Query(None, max_length=200, description="in the template or a message")
                       ) -> dict:
         return {"kind": kind or None, "service": service or None, "level": level or None, "status": status or None,
-                "since": utc(since), "until": utc(until), "text": text or None}
+                "since": parse_time("since", since), "until": parse_time("until", until), "text": text or None}
 
     @app.get("/api/groups", summary="Findings grouped by what a person would fix, filtered, sorted and paged")
     def api_groups(filters: dict = Depends(group_filters),

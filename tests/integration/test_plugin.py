@@ -412,3 +412,12 @@ def test_the_html_triage_form_needs_its_csrf_token_and_an_editor(plugin, seeded,
         conn.execute("DELETE FROM logintel.group_decisions")
     assert decided == [("dismissed", "eddie", "a test disk")]
 
+
+
+def test_the_filter_form_as_a_browser_sends_it(client):
+    """An untouched form sends every field empty: that is no filter, not an error."""
+    empty = {k: "" for k in ("kind", "service", "level", "status", "since", "until", "text")}
+    r = client.get("/logintel/", params={**empty, "sort": "impact"})
+    assert r.status_code == 200 and "5 groups." in r.text
+    assert client.get("/logintel/api/groups", params=empty).json()["total"] == 5
+    assert client.get("/logintel/", params={**empty, "since": "not a time"}).status_code == 422

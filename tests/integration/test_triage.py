@@ -79,3 +79,49 @@ def test_a_finding_can_be_decided_alone_and_bad_targets_are_clear_errors(found):
         triage.decide(url, "999999", "dismissed", "alice")
     with pytest.raises(ValueError, match="neither a group id"):
         triage.decide(url, "not-an-id", "dismissed", "alice")
+
+
+def test_two_people_triaging_one_group_at_once_leave_one_whole_decision(found):
+    """Both decisions are provably in flight together (held behind a row lock the test owns, and
+    seen waiting in pg_stat_activity); when it is released, one decision wins, whole: the group's
+    standing decision and every one of its findings say the same, by the same person."""
+    import threading
+    import time
+
+    url, groups = found
+    g = groups[0]
+    triage.decide(url, g["group_id"], "open", "setup")
+    errors: list[BaseException] = []
+
+    def decide(decision, by):
+        try:
+            triage.decide(url, g["group_id"], decision, by, f"{by} says {decision}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    with psycopg.connect(url) as holder:
+        holder.execute("SELECT 1 FROM logintel.group_decisions WHERE group_id = %s FOR UPDATE", (g["group_id"],))
+        threads = [threading.Thread(target=decide, args=args) for args in (("confirmed", "alice"), ("dismissed", "bob"))]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with psycopg.connect(url, autocommit=True) as watcher:
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                    "AND query LIKE '%%group_decisions%%'").fetchone()[0]
+            if waiting == 2:
+                break
+            time.sleep(0.2)
+        assert waiting == 2, "both decisions must be waiting on the group at once"
+        holder.rollback()  # release: the two run against each other now
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with psycopg.connect(url) as conn:
+        decision, by, note = conn.execute("SELECT decision, decided_by, note FROM logintel.group_decisions "
+                                          "WHERE group_id = %s", (g["group_id"],)).fetchone()
+        findings_state = set(conn.execute("SELECT status, decided_by, note FROM logintel.dq_findings "
+                                          "WHERE group_id = %s", (g["group_id"],)).fetchall())
+    assert (decision, by) in {("confirmed", "alice"), ("dismissed", "bob")}
+    assert findings_state == {(decision, by, note)}

@@ -5,9 +5,12 @@ from .. import db
 from ..settings import get_settings
 from ..vocab import REPORT_FILE
 
+TOP_GROUPS = 10
+
 
 def collect(url: str) -> dict:
     from ..evaluate import detection_scores, new_log_findings
+    from ..findings import query_groups
 
     settings = get_settings()
     with db.connect(url) as conn:
@@ -15,6 +18,7 @@ def collect(url: str) -> dict:
         overview = db.query_one(conn, "summary/overview")
         by_kind = {r["kind"]: r["n"] for r in db.query(conn, "summary/findings_by_kind")}
         dq = db.query(conn, "summary/latest_dq_runs")
+        top_groups = query_groups(conn, model_version=overview["version"], status="open", limit=TOP_GROUPS)
     docs = next((r["data_docs_path"] for r in dq if r["data_docs_path"]), None)
     return {
         "logs_stored": overview["logs"],
@@ -26,13 +30,20 @@ def collect(url: str) -> dict:
         "detection_new_logs": detection_scores(url, new_only=True) if overview["injected"] else None,
         "new_logs": new_log_findings(url) if overview["version"] else None,
         "quality_runs": [{"suite": r["suite"], "success": r["success"], "statistics": r["statistics"]} for r in dq],
+        "top_groups": [{k: g[k] for k in ("group_id", "kind", "service", "template_key", "recorded_value",
+                                          "suggested_value", "findings", "confidence")} for g in top_groups],
+        "open_groups": int(top_groups[0]["total_groups"]) if top_groups else 0,
         "data_docs": docs,
         "report": str(settings.reports_dir / REPORT_FILE),
+        "airflow_view": settings.ui_url,
     }
 
 
 def render(data: dict, console) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from ..display import display_text
 
     ing = data["ingest"]
     console.rule("Logintel summary")
@@ -69,5 +80,19 @@ def render(data: dict, console) -> None:
     for run in data["quality_runs"]:
         console.print(f"GX suite {run['suite']}: {'passed' if run['success'] else 'found problems'} "
                       f"({run['statistics'].get('successful_expectations')}/{run['statistics'].get('evaluated_expectations')} expectations)")
+    if data["top_groups"]:
+        groups = Table(title=f"top {len(data['top_groups'])} of {data['open_groups']:,} open finding groups "
+                             "(what to fix; `logintel findings --groups`)")
+        for col in ("group", "kind", "service", "call site", "recorded → suggested", "lines", "confidence"):
+            groups.add_column(col, justify="right" if col in ("lines", "confidence") else "left",
+                              overflow="fold", max_width=48 if col == "call site" else None)
+        for g in data["top_groups"]:
+            # Text, not str: log data is never parsed as rich markup; control characters made visible
+            groups.add_row(*(Text(display_text(v)) for v in (
+                g["group_id"], g["kind"], g["service"], g["template_key"],
+                f"{g['recorded_value']} → {g['suggested_value']}", f"{g['findings']:,}",
+                f"{float(g['confidence']):.3f}")))
+        console.print(groups)
     console.print(f"Data Docs: {data['data_docs']}")
     console.print(f"HTML report: {data['report']}")
+    console.print(f"Airflow view (after `make airflow`; triage there or with `logintel triage`): {data['airflow_view']}")
