@@ -20,7 +20,10 @@ Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
 3. **finish** closes the run; **findings**: template statistics and out-of-group model
    probabilities of the run's model give level verdicts; the GX suite `prediction_findings` validates `logintel.v_prediction_checks` and the
    failing ids become `logintel.dq_findings` (unique per log, kind and model: re-runs add nothing);
-   the task's asset event carries the counts (`extra`: new_findings, by_kind, model_version);
+   **publish_predictions** / **publish_findings** emit the `logintel_ml_predictions` /
+   `logintel_dq_findings` asset events only when logs were scored / findings are new (else they
+   are skipped: no event, so downstream DAGs run only for real changes); the findings event
+   carries the counts (`extra`: new_findings, by_kind, model_version);
 4. **report**: rebuilds the HTML report; **alert**: one digest of the new open finding groups
    (confidence ≥ LOGINTEL_ALERT_CONFIDENCE) through the Airflow connection `logintel_alerts`
    (smtp: e-mail; http: a JSON webhook, e.g. Slack); a group is sent once, nothing is sent when
@@ -65,18 +68,29 @@ def log_scoring():
         chunk = int(get_current_context()["params"]["chunk_size"])
         return tasks.score_partition(run, part, chunk)
 
-    @task(outlets=[PREDICTIONS])
+    @task
     def finish(run: dict, results) -> dict:
         from logintel.airflow import tasks
 
         return tasks.finish_scoring(run, list(results))
 
-    @task(outlets=[FINDINGS])
+    @task(outlets=[PREDICTIONS])
+    def publish_predictions(finished: dict) -> None:
+        from logintel.airflow import tasks
+
+        tasks.skip_unless_changed(finished["scored"], "no log was scored")
+
+    @task
     def findings(run: dict) -> dict:
         from logintel.airflow import tasks
 
-        ctx = get_current_context()
-        return tasks.record_findings(run, float(ctx["params"]["confidence"]), ctx["outlet_events"], FINDINGS)
+        return tasks.record_findings(run, float(get_current_context()["params"]["confidence"]))
+
+    @task(outlets=[FINDINGS])
+    def publish_findings(found: dict) -> None:
+        from logintel.airflow import tasks
+
+        tasks.publish_findings(found, get_current_context()["outlet_events"], FINDINGS)
 
     @task
     def alert(run: dict) -> dict:
@@ -92,7 +106,11 @@ def log_scoring():
 
     run = plan()
     scored = score_partition.partial(run=run).expand(part=partitions(run))
-    finish(run, scored) >> findings(run) >> [report(), alert(run)]
+    finished = finish(run, scored)
+    publish_predictions(finished)
+    found = findings(run)
+    finished >> found >> [report(), alert(run)]
+    publish_findings(found)
 
 
 log_scoring()

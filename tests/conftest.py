@@ -87,6 +87,16 @@ def loghub_dir() -> Path:
     return LOGHUB
 
 
+@pytest.fixture
+def metadata_db(server_url, fresh_db):
+    """An empty Airflow metadata database beside fresh_db (SQLAlchemy URL), dropped after."""
+    url = db.with_database(server_url, db.database_name(fresh_db) + "_airflow")
+    db.ensure_database(url)
+    yield "postgresql+psycopg2://" + url.split("://", 1)[1]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db.database_name(url)}" WITH (FORCE)')
+
+
 # --- real sinks for alert tests: an SMTP server and a webhook receiver on 127.0.0.1 ---
 
 def _free_port() -> int:

@@ -12,6 +12,9 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from .display import display_text
 
 from .settings import get_settings, mask_url
 
@@ -19,6 +22,8 @@ app = typer.Typer(help="Find logs whose recorded level or anomaly flag is wrong.
                   pretty_exceptions_show_locals=False)
 db_app = typer.Typer(help="The database: start, migrate, show.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+quarantine_app = typer.Typer(help="Records that could not be loaded: list them, replay them.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
 console = Console(stderr=True)
 out = Console()
 
@@ -178,6 +183,7 @@ def detect(run_key: Optional[str] = None) -> None:
 GROUP_TABLE_COLUMNS = ("group_id", "kind", "service", "template_key", "recorded_value", "suggested_value",
                        "findings", "confidence", "status")
 FINDING_TABLE_COLUMNS = ("kind", "source", "source_line", "recorded_value", "suggested_value", "confidence", "reason")
+QUARANTINE_TABLE_COLUMNS = ("id", "batch_id", "source", "source_line", "bytes", "reason", "raw_head")
 
 
 def _write_rows(rows: list[dict], fmt: str, out_file: Optional[Path], columns: tuple[str, ...], title: str,
@@ -189,8 +195,8 @@ def _write_rows(rows: list[dict], fmt: str, out_file: Optional[Path], columns: t
         table = Table(title=title)
         for col in columns:
             table.add_column(col, overflow="fold")
-        for r in rows[:200]:
-            table.add_row(*(str(r[c]) for c in columns))
+        for r in rows[:200]:  # Text: stored data is never parsed as rich markup
+            table.add_row(*(Text(display_text(r[c])) for c in columns))
         Console().print(table, markup=False)
         return
     if fmt == "json":
@@ -247,6 +253,33 @@ def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv o
 def _utc(value: Optional[datetime]) -> Optional[datetime]:
     """A time given without a zone is UTC (as every stored timestamp)."""
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+@quarantine_app.command("list")
+def quarantine_list(reason: Optional[str] = typer.Option(None, help="Only reasons containing this (any case)."),
+                    limit: int = typer.Option(100, min=1), fmt: str = typer.Option("table", "--format",
+                                                                                   help="table, csv or json"),
+                    out_file: Optional[Path] = typer.Option(None, "--out")) -> None:
+    """Quarantined records (newest first) and a count per reason."""
+    from . import quarantine
+
+    url = _url()
+    counts = quarantine.by_reason(url, reason)
+    rows = quarantine.list_records(url, reason, limit)
+    console.print(f"{sum(c['records'] for c in counts):,} quarantined records; by reason: "
+                  + "; ".join(f"{c['records']:,} × {c['reason'][:80]}" for c in counts[:10]), markup=False)
+    _write_rows(rows, fmt, out_file, QUARANTINE_TABLE_COLUMNS, f"{len(rows):,} quarantined records",
+                "quarantined records")
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(reason: Optional[str] = typer.Option(None, help="Only reasons containing this (any case)."),
+                      service: Optional[str] = typer.Option(None, help="Service of records that name none.")) -> None:
+    """Parse quarantined records again (after raising a limit or fixing a format): those that now
+    parse become logs, the rest stay with their reason; one batch, accounted like any other."""
+    from .quarantine import replay
+
+    _print_json(replay(_url(), reason, service).as_dict())
 
 
 @app.command()

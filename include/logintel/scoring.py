@@ -51,6 +51,11 @@ def start_run(url: str, run_key: str) -> ScoringRun:
     """Create the run `run_key` with the champion; a run that exists already keeps its model."""
     champion = registry.require_champion(url)
     with db.transaction(url) as conn:
+        stale = conn.execute(db.sql("scoring/fail_stale_runs"),
+                             {"run_key": run_key, "minutes": get_settings().stale_run_minutes}).fetchall()
+        if stale:
+            log.warning("scoring runs left running by a dead DAG run, now marked failed: %s",
+                        ", ".join(r[0] for r in stale))
         run_id, version = conn.execute(db.sql("scoring/start_run"),
                                        {"run_key": run_key, "model_version": champion.version}).fetchone()
         model = champion if version == champion.version else registry.model_ref(conn, version)

@@ -275,6 +275,8 @@ class Settings:
     gx_root: Path  # GX project root: the GX context lives in <gx_root>/gx
     reports_dir: Path
     landing_dir: Path
+    quarantine_max_bytes: int = 64 << 20  # quarantine keeps every byte of a bad record up to this
+    stale_run_minutes: int = 60  # a running scoring run without progress this long is marked failed
     alert_connection_id: str = "logintel_alerts"  # Airflow connection of the alert digest (smtp or http)
     alert_confidence: float = 0.9  # new open groups at least this confident are alerted
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
@@ -309,6 +311,8 @@ _RANGES: dict[str, tuple[str, float | None, float | None]] = {
     "partitions": ("LOGINTEL_PARTITIONS", 1, 64),
     "confidence": ("LOGINTEL_CONFIDENCE", 0.5, 1.0),
     "alert_confidence": ("LOGINTEL_ALERT_CONFIDENCE", 0.0, 1.0),
+    "stale_run_minutes": ("LOGINTEL_STALE_RUN_MINUTES", 1, None),
+    "quarantine_max_bytes": ("LOGINTEL_QUARANTINE_MAX_BYTES", 1, None),
     "future_tolerance_minutes": ("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 0, None),
     "train_max_rows": ("LOGINTEL_TRAIN_MAX_ROWS", 1, None),
     "threads": ("LOGINTEL_THREADS", 1, None),
@@ -323,7 +327,7 @@ VARIABLES = (
     "LOGINTEL_TRAIN_MAX_ROWS", "LOGINTEL_THREADS", "LOGINTEL_GX_MAX_IDS", "LOGINTEL_MAX_RECORD_BYTES",
     "LOGINTEL_PLUGIN_AUTH", "LOGINTEL_ASSET_BASE", "LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT",
     "LOGINTEL_REPORTS_DIR", "LOGINTEL_LANDING_DIR", "LOGINTEL_DEBUG",
-    "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
+    "LOGINTEL_STALE_RUN_MINUTES", "LOGINTEL_QUARANTINE_MAX_BYTES", "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir"})
@@ -356,6 +360,8 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         gx_root=value("LOGINTEL_GX_ROOT", parse_path, home),
         reports_dir=value("LOGINTEL_REPORTS_DIR", parse_path, home / "reports"),
         landing_dir=value("LOGINTEL_LANDING_DIR", parse_path, home / "landing"),
+        stale_run_minutes=value("LOGINTEL_STALE_RUN_MINUTES", parse_int, 60),
+        quarantine_max_bytes=value("LOGINTEL_QUARANTINE_MAX_BYTES", parse_int, 64 << 20),
         alert_connection_id=value("LOGINTEL_ALERT_CONN_ID", _text, "logintel_alerts"),
         alert_confidence=value("LOGINTEL_ALERT_CONFIDENCE", parse_float, 0.9),
         alert_to=value("LOGINTEL_ALERT_TO", _text, None),

@@ -79,3 +79,33 @@ def test_dag_file_imports_nothing_heavy(dag_file):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["heavy"] == [], f"{dag_file.name} imports heavy modules at parse time: {result['heavy']}"
     assert any(m.startswith("logintel") for m in result["added"]), "the check saw the DAG's own imports"
+
+
+def test_the_publish_tasks_emit_an_event_only_for_a_change():
+    """log_scoring's outlets sit on publish_predictions / publish_findings, which skip (a skipped
+    task emits no asset event) when nothing was scored or nothing new was found."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from logintel.airflow import tasks
+
+    class Events(dict):
+        def __missing__(self, key):
+            self[key] = type("Event", (), {"extra": None})()
+            return self[key]
+
+    found = {"model_version": "v1", "new_findings": 0, "by_kind": {"level_understated": 3}, "gx_success": False}
+    events = Events()
+    with pytest.raises(AirflowSkipException):
+        tasks.publish_findings(found, events, "findings-asset")
+    assert "findings-asset" not in events
+    tasks.publish_findings({**found, "new_findings": 2}, events, "findings-asset")
+    assert events["findings-asset"].extra == {"model_version": "v1", "new_findings": 2,
+                                              "by_kind": {"level_understated": 3}, "gx_success": False}
+    with pytest.raises(AirflowSkipException):
+        tasks.skip_unless_changed(0, "no log was scored")
+
+
+def test_log_scoring_puts_its_outlets_on_the_publish_tasks(dagbag):
+    dag = dagbag.get_dag("log_scoring")
+    outlets = {t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets}
+    assert outlets == {"publish_predictions": ["logintel_ml_predictions"], "publish_findings": ["logintel_dq_findings"]}

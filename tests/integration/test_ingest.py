@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import json
 
 import psycopg
@@ -134,3 +135,70 @@ def test_a_failed_batch_records_why(fresh_db, tmp_path, monkeypatch):
     with psycopg.connect(fresh_db) as conn:
         status, reason = conn.execute("SELECT status, failure_reason FROM logintel.ingest_batches").fetchone()
     assert status == "failed" and reason == "RuntimeError: disk on fire"
+
+
+def _row(url: str, sql: str, params=()) -> tuple:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchone()
+
+
+def _accounting(url: str, batch_id: int) -> tuple:
+    return _row(url, "SELECT read_count, loaded_count, duplicate_count, quarantined_count "
+                     "FROM logintel.ingest_batches WHERE id = %s", (batch_id,))
+
+
+def test_quarantine_keeps_every_byte_and_replay_loads_what_now_parses(fresh_db, tmp_path, monkeypatch):
+    """A 2 MB line over the 1 MiB record limit is quarantined whole; after the limit is raised,
+    `logintel quarantine replay` loads it (whole, with its file and line) and leaves a garbage line
+    where it was; the batches' accounting adds up, and replaying again adds nothing."""
+    import subprocess
+    import sys
+
+    from logintel import quarantine
+
+    big = {"ts": "2026-01-01T00:00:01Z", "level": "ERROR", "service": "api", "message": "dump " + "y" * 2_000_000}
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join([json.dumps({"ts": "2026-01-01T00:00:00Z", "level": "INFO", "message": "ok"}),
+                               json.dumps(big), "not json at all"]) + "\n")
+    first = ingest_paths([path], url=fresh_db)
+    assert (first.read, first.loaded, first.quarantined) == (3, 1, 2)
+    raw, reason = _row(fresh_db, "SELECT raw, reason FROM logintel.logs_quarantine WHERE source_line = 2")
+    assert bytes(raw) == json.dumps(big).encode() and "raw kept whole" in reason
+    listed = subprocess.run([sys.executable, "-m", "logintel.cli", "quarantine", "list", "--format", "json"],
+                            capture_output=True, text=True, env={**os.environ, "LOGINTEL_DATABASE_URL": fresh_db})
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(r["source_line"] for r in json.loads(listed.stdout)) == [2, 3]
+    assert "2 quarantined records" in listed.stderr
+
+    monkeypatch.setenv("LOGINTEL_MAX_RECORD_BYTES", str(4 << 20))  # the cause, fixed
+    replayed = quarantine.replay(fresh_db, reason="too long")
+    assert (replayed.read, replayed.loaded, replayed.duplicates, replayed.quarantined) == (1, 1, 0, 0)
+    assert _accounting(fresh_db, replayed.batch_id) == (1, 1, 0, 0)
+    message, source, line = _row(fresh_db, "SELECT message, source, source_line FROM logintel.logs "
+                                           "WHERE level = 'ERROR'")
+    assert message == big["message"] and (source, line) == (str(path), 2)
+    everything = quarantine.replay(fresh_db)  # the garbage line: still garbage, still quarantined
+    assert (everything.read, everything.loaded, everything.quarantined) == (1, 0, 1)
+    assert _count(fresh_db, "SELECT count(*) FROM logintel.logs_quarantine") == 1
+    again = quarantine.replay(fresh_db)
+    assert (again.read, again.loaded, again.duplicates, again.quarantined) == (1, 0, 0, 1)
+    assert _count(fresh_db, "SELECT count(*) FROM logintel.logs") == 2
+    assert _count(fresh_db, "SELECT bool_and(read_count = loaded_count + duplicate_count + quarantined_count) "
+                            "FROM logintel.ingest_batches")
+
+
+def test_replay_of_a_record_already_loaded_counts_a_duplicate(fresh_db, tmp_path, monkeypatch):
+    from logintel import quarantine
+
+    path = tmp_path / "a.jsonl"
+    line = json.dumps({"ts": "2026-01-01T00:00:00Z", "level": "INFO", "service": "s", "message": "x" * 300})
+    path.write_text(line + "\n")
+    monkeypatch.setenv("LOGINTEL_MAX_RECORD_BYTES", "200")
+    ingest_paths([path], url=fresh_db)
+    monkeypatch.setenv("LOGINTEL_MAX_RECORD_BYTES", "1000")
+    other = json.dumps({"ts": "2026-01-01T00:00:01Z", "level": "INFO", "service": "s", "message": "other"})
+    (tmp_path / "b.jsonl").write_text(line + "\n" + other + "\n")
+    assert ingest_paths([tmp_path / "b.jsonl"], url=fresh_db).loaded == 2  # the same record, from another file
+    result = quarantine.replay(fresh_db)
+    assert (result.read, result.loaded, result.duplicates, result.quarantined) == (1, 0, 1, 0)
+    assert _count(fresh_db, "SELECT count(*) FROM logintel.logs_quarantine") == 0

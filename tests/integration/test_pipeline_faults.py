@@ -215,3 +215,27 @@ def test_confidence_threshold_filters_level_findings(clean):
         everything = findings.compute_verdicts(conn, champion, 0.0)
         assert everything > 0
         assert findings.compute_verdicts(conn, champion, 1.01) == 0
+
+
+def test_a_scoring_run_left_running_by_a_dead_dag_run_is_marked_failed_by_the_next(clean):
+    """A run whose DAG run died (started long ago, no prediction since, never finished) is marked
+    failed with the reason when the next run starts; a live run, and a run that did finish, are not."""
+    dead = scoring.start_run(clean, "dead")
+    live = scoring.start_run(clean, "live")
+    done = scoring.start_run(clean, "done")
+    scoring.finish_run(clean, done)
+    with psycopg.connect(clean) as conn:
+        conn.execute("UPDATE logintel.scoring_runs SET started_at = now() - interval '3 hours' "
+                     "WHERE run_key IN ('dead', 'done')")
+    scoring.start_run(clean, "next")
+    with psycopg.connect(clean) as conn:
+        states = dict(conn.execute("SELECT run_key, status FROM logintel.scoring_runs").fetchall())
+        reason = conn.execute("SELECT failure_reason FROM logintel.scoring_runs WHERE run_key = 'dead'").fetchone()[0]
+    assert states == {"dead": "failed", "live": "running", "done": "done", "next": "running"}, states
+    assert "no prediction written for 60 minutes" in reason and "next" in reason
+    assert dead.run_id and live.run_id
+    # a run marked stale that does finish after all is done, not failed
+    scoring.finish_run(clean, dead)
+    with psycopg.connect(clean) as conn:
+        assert conn.execute("SELECT status, failure_reason FROM logintel.scoring_runs WHERE run_key = 'dead'"
+                            ).fetchone() == ("done", None)

@@ -276,10 +276,9 @@ def test_a_logged_in_request_succeeds_and_a_forged_token_does_not(plugin, seeded
         assert c.get("/logintel/api/findings").status_code == 401
 
 
-def test_triage_needs_a_role_that_may_edit_and_a_same_site_json_request(plugin, seeded, monkeypatch):
-    """Read-only users look, editors decide; the decision is stored with who made it."""
-    import psycopg
-
+@pytest.fixture
+def with_auth(plugin, monkeypatch):
+    """The plugin with Airflow's login on: (client, a viewer's JWT, an editor's JWT); triage undone after."""
     monkeypatch.delenv("LOGINTEL_PLUGIN_AUTH", raising=False)
     from airflow.api_fastapi.app import init_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
@@ -290,29 +289,43 @@ def test_triage_needs_a_role_that_may_edit_and_a_same_site_json_request(plugin, 
     parent = FastAPI()
     parent.mount("/logintel", plugin.LazyASGIApp(plugin.create_app))
     with TestClient(parent) as c:
-        groups = c.get("/logintel/api/groups", headers={"Authorization": f"Bearer {viewer}"})
-        assert groups.status_code == 200 and groups.json()["count"] >= 1
-        target = groups.json()["groups"][0]["group_id"]
-        body = {"target": target, "decision": "dismissed", "note": "both call sites are right"}
-        assert c.post("/logintel/api/triage", json=body).status_code == 401
-        as_viewer = c.post("/logintel/api/triage", json=body, headers={"Authorization": f"Bearer {viewer}"})
-        assert as_viewer.status_code == 403 and "not change" in as_viewer.json()["detail"]
-        cross = c.post("/logintel/api/triage", json=body,
-                       headers={"Authorization": f"Bearer {editor}", "Origin": "https://evil.example"})
-        assert cross.status_code == 403
-        form = c.post("/logintel/api/triage", data=body, headers={"Authorization": f"Bearer {editor}"})
-        assert form.status_code in (415, 422)
-        ok = c.post("/logintel/api/triage", json=body, headers={"Authorization": f"Bearer {editor}"})
-        assert ok.status_code == 200, ok.text
-        assert ok.json()["by"] == "eddie" and ok.json()["findings"] >= 1
-        missing = c.post("/logintel/api/triage", json={**body, "target": "0123456789ab"},
-                         headers={"Authorization": f"Bearer {editor}"})
-        assert missing.status_code == 404
-    with psycopg.connect(seeded["url"]) as conn:
+        yield c, viewer, editor
+
+
+def _decisions_then_undo(url: str, group_id: str) -> list[tuple]:
+    """The findings' (status, by, note) of a group; then every decision is taken back for the next test."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
         decided = conn.execute("SELECT status, decided_by, note FROM logintel.dq_findings WHERE group_id = %s",
-                               (target,)).fetchall()
+                               (group_id,)).fetchall()
         conn.execute("UPDATE logintel.dq_findings SET status = 'open', decided_by = NULL, note = NULL")
         conn.execute("DELETE FROM logintel.group_decisions")
+    return decided
+
+
+def test_triage_needs_a_role_that_may_edit_and_a_same_site_json_request(with_auth, seeded):
+    """Read-only users look, editors decide; the decision is stored with who made it."""
+    c, viewer, editor = with_auth
+    groups = c.get("/logintel/api/groups", headers={"Authorization": f"Bearer {viewer}"})
+    assert groups.status_code == 200 and groups.json()["count"] >= 1
+    target = groups.json()["groups"][0]["group_id"]
+    body = {"target": target, "decision": "dismissed", "note": "both call sites are right"}
+    assert c.post("/logintel/api/triage", json=body).status_code == 401
+    as_viewer = c.post("/logintel/api/triage", json=body, headers={"Authorization": f"Bearer {viewer}"})
+    assert as_viewer.status_code == 403 and "not change" in as_viewer.json()["detail"]
+    cross = c.post("/logintel/api/triage", json=body,
+                   headers={"Authorization": f"Bearer {editor}", "Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    form = c.post("/logintel/api/triage", data=body, headers={"Authorization": f"Bearer {editor}"})
+    assert form.status_code in (415, 422)
+    ok = c.post("/logintel/api/triage", json=body, headers={"Authorization": f"Bearer {editor}"})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["by"] == "eddie" and ok.json()["findings"] >= 1
+    missing = c.post("/logintel/api/triage", json={**body, "target": "0123456789ab"},
+                     headers={"Authorization": f"Bearer {editor}"})
+    assert missing.status_code == 404
+    decided = _decisions_then_undo(seeded["url"], target)
     assert decided and set(decided) == {("dismissed", "eddie", "both call sites are right")}
 
 
@@ -369,48 +382,32 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
 
 
-def test_the_html_triage_form_needs_its_csrf_token_and_an_editor(plugin, seeded, monkeypatch):
+def test_the_html_triage_form_needs_its_csrf_token_and_an_editor(with_auth, seeded):
     """Plain HTML forms (the page's CSP stays strict): a token bound to the session defeats a
     cross-site form; a viewer sees no buttons and is refused; an editor's decision lands."""
-    import psycopg
-
-    monkeypatch.delenv("LOGINTEL_PLUGIN_AUTH", raising=False)
-    from airflow.api_fastapi.app import init_auth_manager
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-    manager = init_auth_manager()
-    viewer = manager.generate_jwt(SimpleAuthManagerUser(username="vera", role="viewer"))
-    editor = manager.generate_jwt(SimpleAuthManagerUser(username="eddie", role="user"))
-    parent = FastAPI()
-    parent.mount("/logintel", plugin.LazyASGIApp(plugin.create_app))
-    with TestClient(parent) as c:
-        c.cookies.set("_token", viewer)
-        as_viewer = c.get("/logintel/").text
-        assert 'action="triage"' not in as_viewer and "may look, not triage" in as_viewer
-        target = c.get("/logintel/api/groups", params={"service": "disk"}).json()["groups"][0]["group_id"]
-        form = {"target": target, "decision": "dismissed", "csrf": "", "back": "group"}
-        refused = c.post("/logintel/triage", data=form, follow_redirects=False)
-        assert refused.status_code == 403 and "not change" in refused.json()["detail"]
-        c.cookies.set("_token", editor)
-        page = c.get("/logintel/").text
-        assert 'action="triage"' in page
-        token = _csrf(page)
-        for forged in ("0" * 64, ""):
-            stale = c.post("/logintel/triage", data={**form, "csrf": forged}, follow_redirects=False)
-            assert stale.status_code == 403 and "stale" in stale.json()["detail"]
-        assert c.post("/logintel/triage", data={**form, "csrf": token}, follow_redirects=False,
-                      headers={"Origin": "https://evil.example"}).status_code == 403
-        ok = c.post("/logintel/triage", data={**form, "csrf": token, "note": "a test disk"}, follow_redirects=False)
-        assert ok.status_code == 303 and ok.headers["location"] == f"groups/{target}"
-        shown = c.get(f"/logintel/groups/{target}").text
-        assert "dismissed" in shown and "a test disk" in shown
-        assert target not in c.get("/logintel/", params={"status": "open"}).text
-    with psycopg.connect(seeded["url"]) as conn:
-        decided = conn.execute("SELECT status, decided_by, note FROM logintel.dq_findings WHERE group_id = %s",
-                               (target,)).fetchall()
-        conn.execute("UPDATE logintel.dq_findings SET status = 'open', decided_by = NULL, note = NULL")
-        conn.execute("DELETE FROM logintel.group_decisions")
-    assert decided == [("dismissed", "eddie", "a test disk")]
+    c, viewer, editor = with_auth
+    c.cookies.set("_token", viewer)
+    as_viewer = c.get("/logintel/").text
+    assert 'action="triage"' not in as_viewer and "may look, not triage" in as_viewer
+    target = c.get("/logintel/api/groups", params={"service": "disk"}).json()["groups"][0]["group_id"]
+    form = {"target": target, "decision": "dismissed", "csrf": "", "back": "group"}
+    refused = c.post("/logintel/triage", data=form, follow_redirects=False)
+    assert refused.status_code == 403 and "not change" in refused.json()["detail"]
+    c.cookies.set("_token", editor)
+    page = c.get("/logintel/").text
+    assert 'action="triage"' in page
+    token = _csrf(page)
+    for forged in ("0" * 64, ""):
+        stale = c.post("/logintel/triage", data={**form, "csrf": forged}, follow_redirects=False)
+        assert stale.status_code == 403 and "stale" in stale.json()["detail"]
+    assert c.post("/logintel/triage", data={**form, "csrf": token}, follow_redirects=False,
+                  headers={"Origin": "https://evil.example"}).status_code == 403
+    ok = c.post("/logintel/triage", data={**form, "csrf": token, "note": "a test disk"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == f"groups/{target}"
+    shown = c.get(f"/logintel/groups/{target}").text
+    assert "dismissed" in shown and "a test disk" in shown
+    assert target not in c.get("/logintel/", params={"status": "open"}).text
+    assert _decisions_then_undo(seeded["url"], target) == [("dismissed", "eddie", "a test disk")]
 
 
 

@@ -10,79 +10,22 @@ AIRFLOW_CONN_* variable), so tasks resolve it through the Task SDK's `Connection
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import signal
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from airflow_runner import REPO, airflow_env
-from logintel import db
+from airflow_runner import Processes, airflow_cli as _airflow, dag_runs as _runs, deployment_env, free_port
+from airflow_runner import wait_for as _wait
 from logintel.synthetic import generate, write_logs
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _airflow(env: dict, *args: str, timeout: int = 120) -> str:
-    proc = subprocess.run(["airflow", *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    if proc.returncode != 0:
-        raise AssertionError(f"airflow {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc.stdout
-
-
-def _runs(env: dict, dag_id: str) -> list[dict]:
-    out = _airflow(env, "dags", "list-runs", dag_id, "-o", "json")
-    start = out.find("[")
-    return json.loads(out[start:]) if start >= 0 else []
-
-
-def _wait(predicate, timeout: float, what: str, logs: list[Path]):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(3)
-    tails = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs if p.exists())
-    raise AssertionError(f"timed out waiting for {what}\n{tails}")
-
-
-@pytest.fixture
-def metadata_db(server_url, fresh_db):
-    url = db.with_database(server_url, db.database_name(fresh_db) + "_airflow")
-    db.ensure_database(url)
-    yield "postgresql+psycopg2://" + url.split("://", 1)[1]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db.database_name(url)}" WITH (FORCE)')
-
-
 def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fresh_db, metadata_db, tmp_path):
-    port = _free_port()
-    home = tmp_path / "airflow_home"
-    home.mkdir()
-    env = airflow_env(fresh_db, tmp_path, **{
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
+    port = free_port()
+    env = deployment_env(fresh_db, tmp_path, metadata_db, port, **{
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "LOGINTEL_ASSET_BASE": "postgres://scheduler-test:5432/logintel/logintel",
     })
     # The database only as a connection in the metadata DB: tasks must use the Task SDK.
@@ -94,14 +37,11 @@ def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fr
     _airflow(env, "db", "migrate", timeout=300)
     _airflow(env, "connections", "add", "logintel_db", "--conn-uri", fresh_db)
 
-    procs, logs = [], []
-    try:
+    with Processes(tmp_path) as deployment:
+        logs = deployment.logs
         for name, args in (("api-server", ["api-server", "--port", str(port)]), ("scheduler", ["scheduler"]),
                            ("dag-processor", ["dag-processor"])):
-            log = tmp_path / f"{name}.log"
-            logs.append(log)
-            procs.append(subprocess.Popen(["airflow", *args], env=env, cwd=REPO, stdout=open(log, "w"),
-                                          stderr=subprocess.STDOUT, start_new_session=True))
+            deployment.start(name, args, env)
         _wait(lambda: "log_quality" in _airflow(env, "dags", "list"), 180, "the DAG processor", logs)
         for dag_id in ("log_ingest", "log_quality"):
             _airflow(env, "dags", "unpause", dag_id)
@@ -148,17 +88,26 @@ def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fr
         assert {t["task_id"]: t["state"] for t in states}.get("ingest_files") == "skipped", states
         time.sleep(20)  # the scheduler would have created an asset-triggered run by now
         assert len(_runs(env, "log_quality")) == quality_before
-    finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        # log_scoring again with nothing new: it runs, but emits neither asset event
+        scoring_before = {r["run_id"] for r in _runs(env, "log_scoring")}
+        _airflow(env, "dags", "trigger", "log_scoring")
+
+        def second_scoring():
+            runs = [r for r in _runs(env, "log_scoring") if r["run_id"] not in scoring_before]
+            return runs[0] if runs and runs[0].get("state") in ("success", "failed") else None
+
+        rescored = _wait(second_scoring, 300, "the second log_scoring to finish", logs)
+        assert rescored["state"] == "success", rescored
+        states = _airflow(env, "tasks", "states-for-dag-run", "log_scoring", rescored["run_id"], "-o", "json")
+        states = {t["task_id"]: t["state"] for t in json.loads(states[states.find("["):])}
+        # nothing to score: no partition, so everything after plan is skipped, the publish tasks too
+        assert states["publish_predictions"] == states["publish_findings"] == "skipped", states
+    with psycopg.connect("postgresql://" + metadata_db.split("://", 1)[1]) as meta:
+        events = meta.execute("SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                              "WHERE a.name IN ('logintel_ml_predictions', 'logintel_dq_findings') ORDER BY e.id").fetchall()
+    assert sorted(name for name, _ in events) == ["logintel_dq_findings", "logintel_ml_predictions"], events
+    extra = next(e for name, e in events if name == "logintel_dq_findings")  # one event each, from the first run
+    assert extra["new_findings"] > 0 and sum(extra["by_kind"].values()) >= extra["new_findings"], extra
 
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == n

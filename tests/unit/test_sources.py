@@ -208,8 +208,8 @@ def test_line_splitting_matches_splitlines_under_any_chunking(
         for (_, line), exp in zip(got, expected):
             if len(exp) > limit:
                 assert isinstance(line, BadLine)
-                assert bytes(line) == exp[:limit]
-                assert f"({len(exp)} bytes > limit {limit}" in line.reason
+                assert bytes(line) == exp  # kept whole for quarantine (under its hard limit)
+                assert f"({len(exp)} bytes > limit {limit}; raw kept whole)" in line.reason
             else:
                 assert type(line) is bytes and line == exp
 
@@ -345,10 +345,8 @@ def test_ten_megabyte_line_is_quarantined_and_parsing_goes_on(tmp_path: Path, fm
     assert len(recs) == 3
     assert recs[0].error is None and recs[2].error is None
     err = recs[1]
-    assert err.error == (
-        f"record too long ({len(line)} bytes > limit {MiB}; raw truncated to {MiB} bytes)"
-    )
-    assert err.raw == line[:MiB]
+    assert err.error == f"record too long ({len(line)} bytes > limit {MiB}; raw kept whole)"
+    assert err.raw == line  # every byte, so `logintel quarantine replay` can load it later
     assert recs[2].line == recs[1].line + 1
     assert_accounted(data, recs, csv_header=fmt == "csv")
 
@@ -359,7 +357,7 @@ def test_record_limit_from_env_and_argument(
     data = JSON_LINE.replace(b"%d", b"x" * 200) + b"\n" + JSON_LINE + b"\n"
     monkeypatch.setenv("LOGINTEL_MAX_RECORD_BYTES", "100")
     recs = parse(tmp_path, "a.jsonl", data)
-    assert recs[0].error.startswith("record too long") and len(recs[0].raw) == 100
+    assert recs[0].error.startswith("record too long") and recs[0].raw == data.split(b"\n")[0]
     assert recs[1].error is None
     # a larger explicit limit lets the same line through
     assert ok(parse(tmp_path, "a.jsonl", data, max_bytes=10_000)) == parse(
@@ -372,6 +370,19 @@ def test_record_limit_from_env_and_argument(
             parse(tmp_path, "a.jsonl", data)
 
 
+def test_quarantine_keeps_bytes_up_to_its_hard_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond LOGINTEL_QUARANTINE_MAX_BYTES a record's raw is cut there, and the reason says so."""
+    monkeypatch.setenv("LOGINTEL_QUARANTINE_MAX_BYTES", "150")
+    line = JSON_LINE.replace(b"%d", b"x" * 400)
+    data = line + b"\n" + JSON_LINE + b"\n"
+    for chunk in (7, 64, 1 << 18):  # however the reads fall
+        monkeypatch.setattr(reader, "_CHUNK", chunk)
+        recs = parse(tmp_path, "a.jsonl", data, max_bytes=100)
+        assert recs[0].raw == line[:150]
+        assert recs[0].error == f"record too long ({len(line)} bytes > limit 100; raw truncated to 150 bytes)"
+        assert recs[1].error is None
+
+
 def test_multi_line_text_record_over_the_limit(tmp_path: Path) -> None:
     data = (
         b"2024-01-02 03:04:05,123 ERROR [main] com.x.A: boom\n"
@@ -380,7 +391,7 @@ def test_multi_line_text_record_over_the_limit(tmp_path: Path) -> None:
     )
     recs = parse(tmp_path, "a.log", data, max_bytes=500)
     assert len(recs) == 2
-    assert recs[0].error.startswith("record too long (") and len(recs[0].raw) <= 500
+    assert recs[0].error.startswith("record too long (") and recs[0].raw == b"\n".join(data.split(b"\n")[:101])
     assert recs[1].line == 102 and recs[1].error is None
     assert_accounted(data, recs)
 

@@ -102,17 +102,19 @@ def finish_scoring(run: dict, partitions: list[dict]) -> dict:
             "partitions": len(partitions)}
 
 
-def record_findings(run: dict, confidence: float, outlet_events=None, asset=None) -> dict:
-    """Findings of the scoring run; their counts ride on the asset event, so other DAGs can react."""
+def record_findings(run: dict, confidence: float) -> dict:
     from .. import findings, scoring
 
     scoring_run = scoring.ScoringRun.from_dict(run)
-    result = findings.record_findings(database_url(), scoring_run.run_key, min_confidence=confidence,
-                                      model=scoring_run.model).as_dict()
-    if outlet_events is not None and asset is not None:
-        outlet_events[asset].extra = {"model_version": result["model_version"], "new_findings": result["new_findings"],
-                                      "by_kind": result["by_kind"], "gx_success": result["gx_success"]}
-    return result
+    return findings.record_findings(database_url(), scoring_run.run_key, min_confidence=confidence,
+                                    model=scoring_run.model).as_dict()
+
+
+def publish_findings(found: dict, outlet_events, asset) -> None:
+    """The findings asset event, with the counts as its extra, only when findings are new."""
+    skip_unless_changed(found["new_findings"], "no new findings")
+    outlet_events[asset].extra = {"model_version": found["model_version"], "new_findings": found["new_findings"],
+                                  "by_kind": found["by_kind"], "gx_success": found["gx_success"]}
 
 
 def send_alerts(run: dict) -> dict:

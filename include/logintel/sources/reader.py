@@ -55,8 +55,15 @@ def max_record_bytes() -> int:
     return get_settings().max_record_bytes
 
 
-def too_long_reason(size: int, limit: int) -> str:
-    return f"record too long ({size} bytes > limit {limit}; raw truncated to {limit} bytes)"
+def keep_bytes(limit: int) -> int:
+    """How much of an over-long record quarantine keeps: every byte up to LOGINTEL_QUARANTINE_MAX_BYTES
+    (default 64 MiB, far above the record limit), so `logintel quarantine replay` can load it later."""
+    return max(limit, get_settings().quarantine_max_bytes)
+
+
+def too_long_reason(size: int, limit: int, keep: int | None = None) -> str:
+    kept = "raw kept whole" if keep is not None and size <= keep else f"raw truncated to {keep or limit} bytes"
+    return f"record too long ({size} bytes > limit {limit}; {kept})"
 
 
 def _is_gzip(path: Path, fh: BinaryIO) -> bool:
@@ -139,12 +146,12 @@ def iter_line_blocks(path: Path, limit: int) -> Iterator[tuple[int, list[bytes]]
     return blocks()
 
 
-def _split_checked(data: bytes, limit: int) -> list[bytes]:
+def _split_checked(data: bytes, limit: int, keep: int) -> list[bytes]:
     lines = data.splitlines()
     if len(data) > limit:  # only then can one of the lines be too long
         for i, line in enumerate(lines):
             if len(line) > limit:
-                lines[i] = BadLine(line[:limit], too_long_reason(len(line), limit))
+                lines[i] = BadLine(line[:keep], too_long_reason(len(line), limit, keep))
     return lines
 
 
@@ -159,12 +166,13 @@ def _first_terminator(data: bytes) -> int:
 
 
 def _blocks(stream: BinaryIO, gzipped: bool, limit: int) -> Iterator[tuple[int, list[bytes]]]:
+    keep = keep_bytes(limit)
     lineno = 1
     carry = b""
     skip_lf = False  # previous read ended in "\r": a leading "\n" belongs to it
     at_start = True  # BOM not yet checked
     # "discard mode": inside a line already longer than the limit
-    long_prefix: bytes | None = None
+    long_prefix: bytearray | None = None
     long_size = 0
     try:
         while True:
@@ -174,7 +182,7 @@ def _blocks(stream: BinaryIO, gzipped: bool, limit: int) -> Iterator[tuple[int, 
                 chunk = stream.read1(_CHUNK)
             except (OSError, EOFError, zlib.error) as exc:
                 reason = _failure_reason(exc, gzipped)
-                tail = long_prefix if long_prefix is not None else carry[:limit]
+                tail = bytes(long_prefix) if long_prefix is not None else carry[:keep]
                 yield lineno, [BadLine(tail, reason, fatal=True)]
                 return
             if not chunk:
@@ -194,11 +202,13 @@ def _blocks(stream: BinaryIO, gzipped: bool, limit: int) -> Iterator[tuple[int, 
                         continue
             if long_prefix is not None:
                 end = _first_terminator(chunk)
+                part = chunk if end < 0 else chunk[:end]
+                if len(long_prefix) < keep:  # keep the record's bytes up to the quarantine's hard limit
+                    long_prefix += part[: keep - len(long_prefix)]
+                long_size += len(part)
                 if end < 0:
-                    long_size += len(chunk)
                     continue
-                long_size += end
-                yield lineno, [BadLine(long_prefix, too_long_reason(long_size, limit))]
+                yield lineno, [BadLine(bytes(long_prefix), too_long_reason(long_size, limit, keep))]
                 lineno += 1
                 long_prefix = None
                 if chunk[end] == 13:  # "\r"
@@ -214,16 +224,16 @@ def _blocks(stream: BinaryIO, gzipped: bool, limit: int) -> Iterator[tuple[int, 
             if last < 0:
                 carry = buf
                 if len(carry) > limit:
-                    long_prefix = carry[:limit]
+                    long_prefix = bytearray(carry[:keep])  # grown in place while discarding
                     long_size = len(carry)
                     carry = b""
                 continue
             if last == len(buf) - 1 and buf[last] == 13:
                 skip_lf = True
-            lines = _split_checked(buf[: last + 1], limit)
+            lines = _split_checked(buf[: last + 1], limit, keep)
             carry = buf[last + 1 :]
             if len(carry) > limit:
-                long_prefix = carry[:limit]
+                long_prefix = bytearray(carry[:keep])  # grown in place while discarding
                 long_size = len(carry)
                 carry = b""
             yield lineno, lines
@@ -233,9 +243,9 @@ def _blocks(stream: BinaryIO, gzipped: bool, limit: int) -> Iterator[tuple[int, 
             if carry.startswith(_BOM):
                 carry = carry[3:]
         if long_prefix is not None:
-            yield lineno, [BadLine(long_prefix, too_long_reason(long_size, limit))]
+            yield lineno, [BadLine(bytes(long_prefix), too_long_reason(long_size, limit, keep))]
         elif carry:  # last line without a final newline
-            yield lineno, _split_checked(carry, limit)
+            yield lineno, _split_checked(carry, limit, keep)
     finally:
         _close(stream)
 

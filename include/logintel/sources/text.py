@@ -22,7 +22,7 @@ from datetime import datetime
 
 from logintel.levels import normalise_level
 from logintel.sources.fields import decode, level_field, message_field, timestamp_field
-from logintel.sources.reader import BadLine, too_long_reason
+from logintel.sources.reader import BadLine, keep_bytes, too_long_reason
 from logintel.sources.record import Record, bad_record
 
 # (ts, level, message, service, attrs) filled by a builder; errors appended to the list
@@ -258,8 +258,10 @@ class _Pending:
     def _append(self, raw: bytes, limit: int) -> None:
         offset = self.size + 1
         self.size = offset + len(raw)
-        if self.size > limit:
-            return  # too long already: count the bytes, keep no more of them
+        if self.size > limit:  # too long: count the bytes, keep them (for quarantine) up to its hard limit
+            if offset <= keep_bytes(limit):
+                self.raws.append(raw)
+            return
         text, problem = decode(raw, offset)
         if problem and not self.problem:
             self.problem = problem
@@ -269,7 +271,8 @@ class _Pending:
     def finish(self, default_service: str | None, limit: int) -> Record:
         raw = self.raws[0] if len(self.raws) == 1 else b"\n".join(self.raws)
         if self.size > limit:
-            return bad_record(self.line, raw[:limit], too_long_reason(self.size, limit))
+            keep = keep_bytes(limit)
+            return bad_record(self.line, raw[:keep], too_long_reason(self.size, limit, keep))
         if self.problem:
             return bad_record(self.line, raw, self.problem)
         errors: list[str] = []
