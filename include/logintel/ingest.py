@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -87,29 +88,19 @@ def _already_loaded(conn: psycopg.Connection, sha: str) -> bool:
     return conn.execute("SELECT 1 FROM logintel.ingested_files WHERE sha256 = %s", (sha,)).fetchone() is not None
 
 
-def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, fmt: str = "auto",
-                 url: str) -> BatchResult:
-    """Load files as one batch. Files already loaded in full (same sha256) are skipped."""
-    paths = [Path(p).resolve() for p in paths]
-    for p in paths:
-        if not p.is_file():
-            raise FileNotFoundError(f"no such log file: {p}")
+@contextmanager
+def loading_batch(url: str, sources: list[str]) -> Iterator[tuple[psycopg.Connection, BatchResult]]:
+    """One ingest batch, one transaction: yields (connection, result) with the staging table ready;
+    on success the batch's counts are checked and stored, on any error it is marked failed (why)."""
     fail_stale_batches(url)
-    batch_id = _open_batch(url, [str(p) for p in paths])
+    batch_id = _open_batch(url, sources)
     result = BatchResult(batch_id=batch_id)
     try:
         with db.transaction(url) as conn:
             conn.execute(db.sql("ingest/lock_batch"), {"batch_id": batch_id})
             conn.execute("SET LOCAL work_mem = '256MB'")
             conn.execute(db.sql("ingest/stage"))
-            seen_in_batch: set[str] = set()
-            for path in paths:
-                sha = file_sha256(path)
-                if sha in seen_in_batch or _already_loaded(conn, sha):
-                    result.skipped_files.append(str(path))
-                    continue
-                seen_in_batch.add(sha)
-                _ingest_file(conn, path, sha, batch_id, default_service, fmt, result)
+            yield conn, result
             conn.execute(db.sql("ingest/finish_batch"), {
                 "batch_id": batch_id, "read": result.read, "loaded": result.loaded,
                 "duplicates": result.duplicates, "quarantined": result.quarantined})
@@ -118,36 +109,52 @@ def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, f
             conn.execute(db.sql("ingest/fail_batch"), {"batch_id": batch_id,
                                                        "reason": f"{type(exc).__name__}: {exc}"[:1000]})
         raise
-    if result.loaded:
-        with db.connect(url, autocommit=True) as conn:
-            # Autovacuum lags bulk loads; the next steps plan their joins on these statistics.
-            conn.execute("ANALYZE logintel.logs")
-    return result
 
 
-def _ingest_file(conn: psycopg.Connection, path: Path, sha: str, batch_id: int,
-                 default_service: str | None, fmt: str, result: BatchResult) -> None:
-    source = str(path)
+def load_records(conn: psycopg.Connection, records: Iterable[Record], source: str, result: BatchResult) -> int:
+    """Stage `records` of `source`, merge the good ones into `logs`, quarantine the bad ones, and add
+    the counts to `result`; returns how many records were read."""
     tally = {"read": 0}
     conn.execute("TRUNCATE ingest_stage")
-    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
-                 _stage_rows(iter_records(path, fmt=fmt, default_service=default_service), source, tally))
+    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(records, source, tally))
     staged = db.query_one(conn, "ingest/stage_counts")
     if staged["good"] + staged["bad"] != tally["read"]:  # the COPY lost or invented records
         raise IngestError(f"{source}: read {tally['read']} records but staged {staged['good'] + staged['bad']}")
     # Duplicates are counted as what they are (rows whose key is stored already, or repeats in the
     # file), never as "the rest": then the batch's check read = loaded + duplicates + quarantined
     # catches a record that was lost.
-    duplicates = staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
-    loaded = conn.execute(db.sql("ingest/merge"), {"batch_id": batch_id}).rowcount
-    quarantined = conn.execute(db.sql("ingest/quarantine"), {"batch_id": batch_id}).rowcount
-    conn.execute(db.sql("ingest/record_file"), {"sha256": sha, "path": source, "size_bytes": path.stat().st_size,
-                                                "batch_id": batch_id, "records": tally["read"]})
-    result.files.append(source)
+    result.duplicates += staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
+    result.loaded += conn.execute(db.sql("ingest/merge"), {"batch_id": result.batch_id}).rowcount
+    result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": result.batch_id}).rowcount
     result.read += tally["read"]
-    result.loaded += loaded
-    result.quarantined += quarantined
-    result.duplicates += duplicates
+    result.files.append(source)
+    return tally["read"]
+
+
+def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, fmt: str = "auto",
+                 url: str) -> BatchResult:
+    """Load files as one batch. Files already loaded in full (same sha256) are skipped."""
+    paths = [Path(p).resolve() for p in paths]
+    for p in paths:
+        if not p.is_file():
+            raise FileNotFoundError(f"no such log file: {p}")
+    with loading_batch(url, [str(p) for p in paths]) as (conn, result):
+        seen_in_batch: set[str] = set()
+        for path in paths:
+            sha = file_sha256(path)
+            if sha in seen_in_batch or _already_loaded(conn, sha):
+                result.skipped_files.append(str(path))
+                continue
+            seen_in_batch.add(sha)
+            read = load_records(conn, iter_records(path, fmt=fmt, default_service=default_service), str(path), result)
+            conn.execute(db.sql("ingest/record_file"), {"sha256": sha, "path": str(path),
+                                                        "size_bytes": path.stat().st_size,
+                                                        "batch_id": result.batch_id, "records": read})
+    if result.loaded:
+        with db.connect(url, autocommit=True) as conn:
+            # Autovacuum lags bulk loads; the next steps plan their joins on these statistics.
+            conn.execute("ANALYZE logintel.logs")
+    return result
 
 
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:

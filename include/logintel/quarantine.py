@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from . import db
-from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _open_batch, _stage_rows, fail_stale_batches
+from .ingest import BatchResult, IngestError, load_records, loading_batch
 from .sources import Record, detect_format, iter_records
 from .sources.reader import read_head
 from .sources.record import bad_record
@@ -88,43 +88,14 @@ def reparse(source: str, rows: list[dict], default_service: str | None = None) -
 
 def replay(url: str, reason: str | None = None, default_service: str | None = None) -> BatchResult:
     """Replay the quarantined records whose reason contains `reason` (all when None)."""
-    fail_stale_batches(url)
-    batch_id = _open_batch(url, [REPLAY_SOURCE + (f": reason contains {reason!r}" if reason else "")])
-    result = BatchResult(batch_id=batch_id)
-    try:
-        with db.transaction(url) as conn:
-            conn.execute(db.sql("ingest/lock_batch"), {"batch_id": batch_id})
-            conn.execute(db.sql("ingest/stage"))
-            taken = db.query(conn, "quarantine/take_for_replay", {"reason": reason})
-            taken.sort(key=lambda r: (r["source"], r["source_line"], r["id"]))
-            for source, group in itertools.groupby(taken, key=lambda r: r["source"]):
-                _replay_source(conn, source, list(group), batch_id, default_service, result)
-            if result.read != len(taken):
-                raise IngestError(f"replay: took {len(taken)} quarantined records but accounted for {result.read}")
-            conn.execute(db.sql("ingest/finish_batch"), {
-                "batch_id": batch_id, "read": result.read, "loaded": result.loaded,
-                "duplicates": result.duplicates, "quarantined": result.quarantined})
-    except BaseException as exc:
-        with db.transaction(url) as conn:
-            conn.execute(db.sql("ingest/fail_batch"), {"batch_id": batch_id,
-                                                       "reason": f"{type(exc).__name__}: {exc}"[:1000]})
-        raise
+    with loading_batch(url, [REPLAY_SOURCE + (f": reason contains {reason!r}" if reason else "")]) as (conn, result):
+        taken = db.query(conn, "quarantine/take_for_replay", {"reason": reason})
+        taken.sort(key=lambda r: (r["source"], r["source_line"], r["id"]))
+        for source, group in itertools.groupby(taken, key=lambda r: r["source"]):
+            load_records(conn, reparse(source, list(group), default_service), source, result)
+        if result.read != len(taken):
+            raise IngestError(f"replay: took {len(taken)} quarantined records but accounted for {result.read}")
     return result
-
-
-def _replay_source(conn, source: str, rows: list[dict], batch_id: int, default_service: str | None,
-                   result: BatchResult) -> None:
-    tally = {"read": 0}
-    conn.execute("TRUNCATE ingest_stage")
-    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(reparse(source, rows, default_service), source, tally))
-    staged = db.query_one(conn, "ingest/stage_counts")
-    if staged["good"] + staged["bad"] != tally["read"]:
-        raise IngestError(f"replay of {source}: read {tally['read']} records but staged {staged['good'] + staged['bad']}")
-    result.duplicates += staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
-    result.loaded += conn.execute(db.sql("ingest/merge"), {"batch_id": batch_id}).rowcount
-    result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": batch_id}).rowcount
-    result.read += tally["read"]
-    result.files.append(source)
 
 
 __all__ = ["list_records", "by_reason", "replay", "reparse"]

@@ -85,16 +85,16 @@ def test_a_batch_that_fails_midway_writes_nothing(fresh_db, tmp_path, monkeypatc
     f2.write_text('{"ts": "2026-01-01T00:00:00Z", "level": "INFO", "service": "b", "message": "two"}\n')
     import logintel.ingest as ingest_mod
 
-    real = ingest_mod._ingest_file
+    real = ingest_mod.load_records
     calls = []
 
-    def flaky(conn, path, *args):
-        calls.append(path)
+    def flaky(conn, records, source, result):
+        calls.append(source)
         if len(calls) == 2:
             raise OSError("disk went away")
-        return real(conn, path, *args)
+        return real(conn, records, source, result)
 
-    monkeypatch.setattr(ingest_mod, "_ingest_file", flaky)
+    monkeypatch.setattr(ingest_mod, "load_records", flaky)
     with pytest.raises(OSError):
         ingest_paths([f1, f2], url=fresh_db)
     with psycopg.connect(fresh_db) as conn:

@@ -127,7 +127,7 @@ def test_a_failed_batch_records_why(fresh_db, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ingest, "_ingest_file", boom)
+    monkeypatch.setattr(ingest, "load_records", boom)
     path = tmp_path / "a.jsonl"
     path.write_text('{"ts": "2026-01-05T00:00:00Z", "level": "INFO", "message": "hello"}\n')
     with pytest.raises(RuntimeError):

@@ -22,6 +22,18 @@ from logintel.synthetic import generate, write_logs
 pytestmark = pytest.mark.slow
 
 
+def _trigger_and_wait(env: dict, dag_id: str, logs: list) -> dict:
+    """Trigger one more run of `dag_id` and wait for it to end; returns that run."""
+    before = {r["run_id"] for r in _runs(env, dag_id)}
+    _airflow(env, "dags", "trigger", dag_id)
+
+    def ended():
+        runs = [r for r in _runs(env, dag_id) if r["run_id"] not in before]
+        return runs[0] if runs and runs[0].get("state") in ("success", "failed") else None
+
+    return _wait(ended, 300, f"the new {dag_id} run to finish", logs)
+
+
 def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fresh_db, metadata_db, tmp_path):
     port = free_port()
     env = deployment_env(fresh_db, tmp_path, metadata_db, port, **{
@@ -74,14 +86,7 @@ def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fr
         # Nothing new in the landing folder: the ingest task is skipped, so no asset event and
         # no new asset-triggered log_quality run.
         quality_before = len(_runs(env, "log_quality"))
-        ingest_before = {r["run_id"] for r in _runs(env, "log_ingest")}
-        _airflow(env, "dags", "trigger", "log_ingest")
-
-        def second_ingest():
-            runs = [r for r in _runs(env, "log_ingest") if r["run_id"] not in ingest_before]
-            return runs[0] if runs and runs[0].get("state") in ("success", "failed") else None
-
-        again = _wait(second_ingest, 240, "the second log_ingest to finish", logs)
+        again = _trigger_and_wait(env, "log_ingest", logs)
         assert again["state"] == "success", again
         states = _airflow(env, "tasks", "states-for-dag-run", "log_ingest", again["run_id"], "-o", "json")
         states = json.loads(states[states.find("["):])
@@ -89,14 +94,7 @@ def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fr
         time.sleep(20)  # the scheduler would have created an asset-triggered run by now
         assert len(_runs(env, "log_quality")) == quality_before
         # log_scoring again with nothing new: it runs, but emits neither asset event
-        scoring_before = {r["run_id"] for r in _runs(env, "log_scoring")}
-        _airflow(env, "dags", "trigger", "log_scoring")
-
-        def second_scoring():
-            runs = [r for r in _runs(env, "log_scoring") if r["run_id"] not in scoring_before]
-            return runs[0] if runs and runs[0].get("state") in ("success", "failed") else None
-
-        rescored = _wait(second_scoring, 300, "the second log_scoring to finish", logs)
+        rescored = _trigger_and_wait(env, "log_scoring", logs)
         assert rescored["state"] == "success", rescored
         states = _airflow(env, "tasks", "states-for-dag-run", "log_scoring", rescored["run_id"], "-o", "json")
         states = {t["task_id"]: t["state"] for t in json.loads(states[states.find("["):])}
