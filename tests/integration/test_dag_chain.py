@@ -10,6 +10,13 @@ from airflow_runner import airflow_env, dags_test
 from logintel.synthetic import generate, write_logs
 
 pytestmark = pytest.mark.slow
+PASSWORD = "dag-chain-pw-not-real-93"  # planted-secret
+
+
+def _with_password(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{PASSWORD}@{host}"
 
 
 def _counts(url: str) -> dict:
@@ -36,14 +43,17 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
     controller, mails = smtp_server  # the alert task's digest goes to a real SMTP server
     alerts_conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
                    "extra": {"disable_tls": True, "disable_ssl": True, "to": "oncall@example.org"}}
-    env = airflow_env(fresh_db, tmp_path, AIRFLOW_CONN_LOGINTEL_ALERTS=json.dumps(alerts_conn))
+    # The tasks get the URL with a password (the trust-auth test server ignores it): no task log may show it.
+    env = airflow_env(_with_password(fresh_db), tmp_path, AIRFLOW_CONN_LOGINTEL_ALERTS=json.dumps(alerts_conn),
+                      AIRFLOW__LOGGING__LOGGING_LEVEL="INFO")  # the task logs in full, to scan them
 
-    dags_test("log_ingest", env)
-    dags_test("log_simulate_issues", env, conf='{"rate": 0.03, "scheme": "reference", "seed": 1}')
-    dags_test("log_quality", env)
-    dags_test("log_training", env)
-    out = dags_test("log_scoring", env)
-    assert "score_partition" in out
+    outputs = [dags_test("log_ingest", env),
+               dags_test("log_simulate_issues", env, conf='{"rate": 0.03, "scheme": "reference", "seed": 1}'),
+               dags_test("log_quality", env), dags_test("log_training", env), dags_test("log_scoring", env)]
+    assert "score_partition" in outputs[-1]
+    task_logs = "".join(outputs) + "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*.log"))
+    assert len(task_logs) > 10_000 and "ingest_files" in task_logs  # the task logs were scanned, not nothing
+    assert PASSWORD not in task_logs
 
     first = _counts(fresh_db)
     assert first["logs"] == n

@@ -1,0 +1,158 @@
+"""Break each promise of the README's Guarantees table on purpose, run the test that row names,
+and check that it fails; then restore the code. Prints one line per promise.
+
+    python scripts/break_and_see.py [--only NAME] [--checkout DIR]
+
+Run it in a throwaway clone (it edits files and restores them with `git checkout`), after
+`make setup`; it sources scripts/env.sh itself, so the embedded PostgreSQL (or
+LOGINTEL_DATABASE_URL) is used as by `make test`. "caught" means the named test failed with the
+break in place and passed again without it.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Break:
+    name: str  # the promise, short
+    file: str
+    edits: list[tuple[str, str]]  # (exact text, replacement)
+    tests: list[str]
+
+
+BREAKS = [
+    Break("read = loaded + duplicates + quarantined (a bad record dropped silently)", "include/logintel/ingest.py",
+          [('        tally["read"] += 1\n        if rec.error is not None:\n',
+            '        tally["read"] += 1\n        if rec.error is not None:\n            continue\n'),
+           ('    if staged["good"] + staged["bad"] != tally["read"]:', '    if False:')],
+          ["tests/integration/test_hostile_ingest.py::test_hostile_corpus_is_fully_accounted_for"]),
+    Break("nothing is loaded twice (the file check removed)", "include/logintel/ingest.py",
+          [("            if sha in seen_in_batch or _already_loaded(conn, sha):", "            if sha in seen_in_batch:")],
+          ["tests/integration/test_ingest.py::test_same_file_twice_and_appended_file_load_nothing_twice"]),
+    Break("a failing batch writes nothing (autocommit instead of one transaction)", "include/logintel/ingest.py",
+          [('        with db.transaction(url) as conn:\n            conn.execute(db.sql("ingest/lock_batch")',
+            '        with db.connect(url, autocommit=True) as conn:\n            conn.execute(db.sql("ingest/lock_batch")')],
+          ["tests/integration/test_hostile_ingest.py::test_a_batch_that_fails_midway_writes_nothing"]),
+    Break("a batch left running by a dead process is marked failed", "include/logintel/ingest.py",
+          [("    fail_stale_batches(url)\n    batch_id = _open_batch(url, sources)", "    batch_id = _open_batch(url, sources)")],
+          ["tests/integration/test_ingest.py::test_a_batch_left_running_by_a_dead_process_is_marked_failed_by_the_next_ingest"]),
+    Break("quarantine keeps every byte (cut at the record limit again)", "include/logintel/sources/reader.py",
+          [("    return max(limit, get_settings().quarantine_max_bytes)", "    return limit")],
+          ["tests/integration/test_ingest.py::test_quarantine_keeps_every_byte_and_replay_loads_what_now_parses"]),
+    Break("a stale scoring run is marked failed", "include/logintel/sql/scoring/fail_stale_runs.sql",
+          [("WHERE r.status = 'running'", "WHERE false AND r.status = 'running'")],
+          ["tests/integration/test_pipeline_faults.py::test_a_scoring_run_left_running_by_a_dead_dag_run_is_marked_failed_by_the_next"]),
+    Break("hostile messages are shown harmlessly (autoescape off)", "include/logintel/display.py",
+          [("autoescape=True,", "autoescape=False,")],
+          ["tests/integration/test_report.py::test_hostile_message_is_escaped_and_control_characters_are_visible",
+           "tests/integration/test_plugin.py::test_findings_page_escapes_messages"]),
+    Break("a tampered artifact is refused (checksum not checked)", "include/logintel/ml/bundle.py",
+          [("    if sha256 and actual.lower() != str(sha256).lower():", "    if False:")],
+          ["tests/integration/test_pipeline_faults.py::test_missing_or_tampered_artifact_is_a_clear_error_and_writes_nothing"]),
+    Break("two scoring runs at once provably overlap (chunk lock removed)", "include/logintel/scoring.py",
+          [('                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_chunk_lock(version, start // chunk),))',
+            "                pass")],
+          ["tests/integration/test_pipeline_faults.py::test_two_scoring_runs_at_once_make_no_duplicates"]),
+    Break("a dismissed group stays dismissed in later runs", "include/logintel/sql/findings/insert.sql",
+          [("       CASE WHEN d.decision = 'dismissed' THEN 'dismissed' ELSE 'open' END,", "       'open',")],
+          ["tests/integration/test_triage.py::test_a_dismissed_group_stays_dismissed_in_later_runs"]),
+    Break("triage needs a role that may edit", "plugins/logintel_plugin.py",
+          [('        return bool(user) and get_auth_manager().is_authorized_dag(method="PUT", user=user)',
+            "        return True")],
+          ["tests/integration/test_plugin.py::test_triage_needs_a_role_that_may_edit_and_a_same_site_json_request"]),
+    Break("the triage form needs its CSRF token", "plugins/logintel_plugin.py",
+          [("        if not hmac.compare_digest(csrf, csrf_token(request)):", "        if False:")],
+          ["tests/integration/test_plugin.py::test_the_html_triage_form_needs_its_csrf_token_and_an_editor"]),
+    Break("the plugin refuses anonymous requests", "plugins/logintel_plugin.py",
+          [("        if not auth_enabled():\n            return None\n        from airflow.api_fastapi.core_api import security",
+            "        return None\n        from airflow.api_fastapi.core_api import security")],
+          ["tests/integration/test_plugin.py::test_auth_is_required_by_default"]),
+    Break("a group is alerted once (not marked as sent)", "include/logintel/alerts.py",
+          [('            conn.execute(db.sql("alerts/mark_alerted"), {"alert_id": result.alert_id, "group_ids": result.group_ids})',
+            "            pass")],
+          ["tests/integration/test_alerts.py::test_a_digest_by_email_once_per_group"]),
+    Break("two alert runs at once send a group once (lock removed)", "include/logintel/alerts.py",
+          [('        conn.execute("SELECT pg_advisory_xact_lock(%s)", (ALERT_LOCK,))', "        pass")],
+          ["tests/integration/test_alerts.py::test_two_runs_at_once_send_each_group_once"]),
+    Break("one Data Docs site per database", "include/logintel/quality/context.py",
+          [("    name = f\"{parts.hostname or 'localhost'}-{parts.port or 5432}-{parts.path.lstrip('/') or 'postgres'}\"",
+            '    name = "shared"')],
+          ["tests/integration/test_quality.py::test_each_database_has_its_own_data_docs_site"]),
+    Break("two people triaging at once leave one whole decision (no transaction)", "include/logintel/triage.py",
+          [("    with db.transaction(url) as conn:", "    with db.connect(url, autocommit=True) as conn:")],
+          ["tests/integration/test_triage.py::test_two_people_triaging_one_group_at_once_leave_one_whole_decision"]),
+    Break("credentials never reach reports or output (no masking)", "include/logintel/settings.py",
+          [('    return re.sub(r"(://[^:/@]+):[^@]*@", r"\\1:***@", url)', "    return url")],
+          ["tests/integration/test_security.py", "tests/integration/test_report.py::test_report_never_shows_the_database_password"]),
+    Break("an expected CLI error is one line with its exit code", "include/logintel/cli.py",
+          [('    """The documented exit code of an expected error; None for a bug (shown with its traceback)."""\n',
+            '    """The documented exit code of an expected error; None for a bug (shown with its traceback)."""\n'
+            "    return None\n")],
+          ["tests/integration/test_cli_errors.py"]),
+    Break("a bad setting is an error naming the variable", "include/logintel/settings.py",
+          [('        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None', "        return 0")],
+          ["tests/unit/test_settings.py"]),
+    Break("a scoring run keeps the model it started with", "include/logintel/sql/scoring/start_run.sql",
+          [("    ON CONFLICT (run_key) DO NOTHING",
+            "    ON CONFLICT (run_key) DO UPDATE SET model_version = EXCLUDED.model_version")],
+          ["tests/integration/test_registry.py::test_a_run_keeps_its_model_when_another_is_promoted"]),
+    Break("no asset event when nothing is new (publish never skips)", "include/logintel/airflow/tasks.py",
+          [('    skip_unless_changed(found["new_findings"], "no new findings")\n', "")],
+          ["tests/dags/test_dag_integrity.py::test_the_publish_tasks_emit_an_event_only_for_a_change"]),
+    Break("detection on the real path: exact findings on a fixed case (level threshold loosened)",
+          "include/logintel/verdicts.py",
+          [("consistency: float = 0.9, model_confidence: float = 0.98,", "consistency: float = 0.5, model_confidence: float = 0.6,")],
+          ["tests/integration/test_detection_fixed_case.py"]),
+    Break("the embedded database listens on 127.0.0.1 only", "include/logintel/embedded.py",
+          [('opts = (f"-h 127.0.0.1 -p {port}', "opts = (f\"-h '*' -p {port}")],
+          ["tests/integration/test_embedded_postgres.py::test_listens_on_loopback_only"]),
+]
+
+
+def run_tests(checkout: Path, tests: list[str]) -> bool:
+    """True when every named test passes."""
+    cmd = f"source scripts/env.sh >/dev/null && pytest -q -x -p no:cacheprovider -W ignore {' '.join(tests)}"
+    proc = subprocess.run(["bash", "-c", cmd], cwd=checkout, capture_output=True, text=True, timeout=1200)
+    return proc.returncode == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--only", help="only the promises whose name contains this")
+    args = parser.parse_args()
+    caught = 0
+    chosen = [b for b in BREAKS if not args.only or args.only in b.name]
+    for brk in chosen:
+        path = args.checkout / brk.file
+        original = path.read_text()
+        broken = original
+        for old, new in brk.edits:
+            if old not in broken:
+                print(f"NOT APPLIED  {brk.name}: the code changed ({old.strip()[:60]!r} not found)", flush=True)
+                break
+            broken = broken.replace(old, new, 1)
+        else:
+            t0 = time.time()
+            path.write_text(broken)
+            try:
+                failed_when_broken = not run_tests(args.checkout, brk.tests)
+            finally:
+                subprocess.run(["git", "checkout", "--", brk.file], cwd=args.checkout, check=True)
+            passes_again = run_tests(args.checkout, brk.tests)
+            ok = failed_when_broken and passes_again
+            caught += ok
+            verdict = "caught" if ok else ("NOT CAUGHT" if not failed_when_broken else "FLAKY (fails unbroken)")
+            print(f"{verdict:12} {brk.name}  [{', '.join(brk.tests)}] ({time.time() - t0:.0f} s)", flush=True)
+    print(f"{caught} of {len(chosen)} breaks caught by the test their Guarantees row names")
+    return 0 if caught == len(chosen) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
