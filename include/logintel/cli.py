@@ -255,6 +255,40 @@ def _utc(value: Optional[datetime]) -> Optional[datetime]:
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
+@app.command()
+def extract(table: str = typer.Option(..., help="The source table or view: TABLE or SCHEMA.TABLE."),
+            source_url: Optional[str] = typer.Option(None, help="libpq URL of the source database."),
+            conn_id: Optional[str] = typer.Option(None, help="Or: an Airflow connection id of the source."),
+            preset: Optional[str] = typer.Option(None, help="A column mapping by name: log_entries."),
+            map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN (ts, level, message, service, "
+                                                             "is_anomaly, host); repeat; overrides the preset."),
+            key: str = typer.Option("id", help="The monotonic integer column: the watermark."),
+            chunk_rows: int = typer.Option(50_000, min=1, help="Rows per chunk (one batch, one transaction).")) -> None:
+    """Extract new rows of a PostgreSQL table in place, incrementally (a watermark per source)."""
+    from .extract import TableSource, extract as run, mapping, totals
+
+    if bool(source_url) == bool(conn_id):
+        raise typer.BadParameter("give exactly one of --source-url, --conn-id")
+    overrides = {}
+    for item in map_:
+        name, sep, column = item.partition("=")
+        if not sep or not column:
+            raise typer.BadParameter(f"--map takes FIELD=COLUMN, got {item!r}")
+        overrides[name.strip()] = column.strip()
+    url = source_url or _connection_url(conn_id)
+    _print_json(totals(run(_url(), TableSource(url=url, table=table, key=key, columns=mapping(preset, overrides)),
+                           chunk_rows=chunk_rows)))
+
+
+def _connection_url(conn_id: str) -> str:
+    """An Airflow connection's libpq URL (extras such as sslmode kept), read through the Task SDK."""
+    from airflow.sdk import Connection
+
+    from .settings import connection_url
+
+    return connection_url(Connection.get(conn_id), name=conn_id)
+
+
 @quarantine_app.command("list")
 def quarantine_list(reason: Optional[str] = typer.Option(None, help="Only reasons containing this (any case)."),
                     limit: int = typer.Option(100, min=1), fmt: str = typer.Option("table", "--format",

@@ -10,7 +10,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import psycopg
 
@@ -57,8 +57,10 @@ STAGE_COLUMNS = ["ts", "service", "source", "source_line", "level", "message", "
                  "dedupe_key", "raw", "error"]
 
 
-def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int]) -> Iterator[tuple]:
-    """Staging rows for every record: good ones with a dedupe key, bad ones with raw bytes and reason."""
+def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
+                dedupe: Callable[[Record], str] | None = None) -> Iterator[tuple]:
+    """Staging rows for every record: good ones with a dedupe key (content + occurrence in the file,
+    or `dedupe(record)`: a table source's primary key), bad ones with raw bytes and reason."""
     counts: dict[bytes, int] = {}
     for rec in records:
         tally["read"] += 1
@@ -69,7 +71,7 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int]) -
             counts.clear()
         yield (rec.ts, rec.service, source, rec.line, rec.level, rec.message, rec.is_anomaly,
                json.dumps(rec.attrs, ensure_ascii=False, default=str) if rec.attrs else "{}",
-               _dedupe_key(rec, counts), None, None)
+               dedupe(rec) if dedupe else _dedupe_key(rec, counts), None, None)
 
 
 def _open_batch(url: str, sources: list[str]) -> int:
@@ -111,12 +113,13 @@ def loading_batch(url: str, sources: list[str]) -> Iterator[tuple[psycopg.Connec
         raise
 
 
-def load_records(conn: psycopg.Connection, records: Iterable[Record], source: str, result: BatchResult) -> int:
+def load_records(conn: psycopg.Connection, records: Iterable[Record], source: str, result: BatchResult,
+                 dedupe: Callable[[Record], str] | None = None) -> int:
     """Stage `records` of `source`, merge the good ones into `logs`, quarantine the bad ones, and add
     the counts to `result`; returns how many records were read."""
     tally = {"read": 0}
     conn.execute("TRUNCATE ingest_stage")
-    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(records, source, tally))
+    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(records, source, tally, dedupe))
     staged = db.query_one(conn, "ingest/stage_counts")
     if staged["good"] + staged["bad"] != tally["read"]:  # the COPY lost or invented records
         raise IngestError(f"{source}: read {tally['read']} records but staged {staged['good'] + staged['bad']}")

@@ -44,6 +44,22 @@ def ingest(paths: list[str] | None, service: str | None) -> dict:
     return result.as_dict()
 
 
+def extract_table(conn_id: str, table: str, preset: str | None, key: str, chunk_rows: int) -> dict:
+    """New rows of a database table (the source given as an Airflow connection), chunk by chunk."""
+    from .. import extract
+    from ..settings import connection_url
+
+    if not conn_id:
+        skip_unless_changed(0, "no source connection (param conn_id)")
+    from airflow.sdk import Connection
+
+    source = extract.TableSource(url=connection_url(Connection.get(conn_id), name=conn_id), table=table, key=key,
+                                 columns=extract.mapping(preset))
+    done = extract.totals(extract.extract(database_url(), source, chunk_rows=chunk_rows))
+    log.info("extract of %s: %s", source.name, done)
+    return {"source": source.name, **done}
+
+
 def validate_new_batches(run_key: str) -> dict:
     from ..quality.run import validate_new_batches as validate
 

@@ -1,0 +1,163 @@
+"""Extract from a PostgreSQL table in place (issue 14): a real source database in the shape of the
+replaced system's `log_entries`, read by a role that may only SELECT, incrementally by its key."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timezone
+
+import psycopg
+import pytest
+
+from logintel import db
+from logintel.evaluate import drop_database
+from logintel.extract import ExtractError, TableSource, extract, mapping
+from logintel.synthetic import generate
+
+LOG_ENTRIES = """
+CREATE TABLE public.log_entries (
+    id               bigserial PRIMARY KEY,
+    "timestamp"      timestamptz,
+    level            text,
+    message          text,
+    service          text,
+    host             text,
+    is_anomaly       boolean,
+    anomaly_type     text,
+    request_id       text,
+    http_status      integer,
+    endpoint         text,
+    response_time_ms integer,
+    structured_data  jsonb
+)"""
+
+
+def fill_log_entries(url: str, n: int, seed: int, start: datetime) -> None:
+    """`n` generated logs as rows of the seed's `log_entries` table (the generator's extra fields too)."""
+    rows = []
+    for r in generate(n, days=1, seed=seed, start=start):
+        rows.append((r["ts"], r["level"], r["message"], r["service"], r["host"], r["is_anomaly"],
+                     r.get("_episode"), r["trace_id"], 200, "/api/v1/x", 12, json.dumps({"template": r["_template"]})))
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.executemany('INSERT INTO public.log_entries ("timestamp", level, message, service, host, is_anomaly, '
+                        "anomaly_type, request_id, http_status, endpoint, response_time_ms, structured_data) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+
+
+@pytest.fixture
+def source(server_url):
+    """A source database on the same server with `log_entries`, and a role that may only read it."""
+    url = db.with_database(server_url, f"logintel_test_src_{uuid.uuid4().hex[:10]}")
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db.database_name(url)}"')
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    with psycopg.connect(url) as conn:
+        conn.execute(LOG_ENTRIES)
+        conn.execute(f"GRANT SELECT ON public.log_entries TO {role}")
+    reader = url.replace("://postgres@", f"://{role}@", 1) if "://postgres@" in url else url
+    yield {"url": url, "reader": reader}
+    drop_database(url)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def _logs(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT source_line, level, message, attrs ->> 'host', attrs ->> 'request_id' "
+                            "FROM logintel.logs ORDER BY source_line").fetchall()
+
+
+def test_extract_reads_new_rows_once_through_a_read_only_role(fresh_db, source):
+    fill_log_entries(source["url"], 1200, seed=3, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    table = TableSource(url=source["reader"], table="log_entries", columns=mapping("log_entries"))
+    first = extract(fresh_db, table, chunk_rows=500)
+    assert [r.read for r in first] == [500, 500, 200]  # one batch per chunk
+    assert sum(r.loaded for r in first) == 1200 and not any(r.quarantined for r in first)
+    logs = _logs(fresh_db)
+    assert len(logs) == 1200 and logs[0][0] == 1 and logs[0][3] and logs[0][4]  # host and extra columns in attrs
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT DISTINCT source FROM logintel.logs").fetchall() == [(table.name,)]
+        assert "postgres://" in table.name and table.name.endswith("/public.log_entries") and "@" not in table.name
+        assert conn.execute("SELECT last_key, rows_read FROM logintel.extract_watermarks").fetchone() == (1200, 1200)
+    assert extract(fresh_db, table) == []  # nothing new: nothing read, no empty batch left behind
+    # rows added between runs are picked up, and only they
+    fill_log_entries(source["url"], 300, seed=4, start=datetime(2026, 1, 6, tzinfo=timezone.utc))
+    again = extract(fresh_db, table)
+    assert [(r.read, r.loaded, r.duplicates) for r in again] == [(300, 300, 0)]
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT attrs ->> 'source_key') FROM logintel.logs").fetchone() \
+            == (1500, 1500)
+        assert conn.execute("SELECT bool_and(read_count = loaded_count + duplicate_count + quarantined_count) "
+                            "FROM logintel.ingest_batches").fetchone()[0]
+    # the role could not have written anything; nothing was written by us either
+    with psycopg.connect(source["url"]) as conn:
+        assert conn.execute("SELECT count(*) FROM public.log_entries").fetchone()[0] == 1500
+    with pytest.raises(psycopg.Error):
+        with psycopg.connect(source["reader"]) as conn:
+            conn.execute("DELETE FROM public.log_entries")
+
+
+def test_bad_rows_are_quarantined_with_their_values_and_reason(fresh_db, source):
+    with psycopg.connect(source["url"]) as conn:
+        conn.execute("""INSERT INTO public.log_entries ("timestamp", level, message, service, host) VALUES
+            ('2026-01-05 10:00:00+00', 'INFO', 'fine', 'api', 'h1'),
+            ('2026-01-05 10:00:01+00', NULL, 'no level', 'api', 'h1'),
+            ('2026-01-05 10:00:02+00', 'LOUD', 'odd level', 'api', 'h1'),
+            ('2026-01-05 10:00:03+00', 'ERROR', NULL, 'api', 'h1'),
+            ('3000-01-01 00:00:00+00', 'WARN', 'far future', 'api', 'h1'),
+            (NULL, 'WARN', 'no time', 'api', 'h1')""")
+    table = TableSource(url=source["url"], table="public.log_entries", columns=mapping("log_entries"))
+    (batch,) = extract(fresh_db, table)
+    assert (batch.read, batch.loaded, batch.quarantined) == (6, 1, 5)
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("SELECT source_line, reason, convert_from(raw, 'UTF8') FROM logintel.logs_quarantine "
+                            "ORDER BY source_line").fetchall()
+    reasons = {line: reason for line, reason, _ in rows}
+    assert reasons[2] == "missing level" and "unknown level 'LOUD'" in reasons[3]
+    assert reasons[4] == "empty message" and "out of range" in reasons[5] and reasons[6] == "missing timestamp"
+    assert json.loads(rows[0][2])["message"] == "no level"  # the row's values are kept
+
+
+def test_a_bad_mapping_is_a_clear_error(fresh_db, source):
+    with pytest.raises(ExtractError, match="unknown preset"):
+        mapping("nope")
+    with pytest.raises(ExtractError, match="needs a column for 'message'"):
+        mapping(None, {"ts": "timestamp", "level": "level"})
+    broken = TableSource(url=source["url"], table="log_entries", columns=mapping("log_entries", {"message": "msg"}))
+    with pytest.raises(ExtractError, match='column t.msg does not exist'):
+        extract(fresh_db, broken)
+
+
+def test_the_cli_extracts_with_a_preset(fresh_db, source):
+    fill_log_entries(source["url"], 50, seed=5, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    env = {**os.environ, "LOGINTEL_DATABASE_URL": fresh_db}
+    cmd = [sys.executable, "-m", "logintel.cli", "extract", "--source-url", source["reader"], "--table", "log_entries",
+           "--preset", "log_entries"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["loaded"] == 50
+    bad = subprocess.run(cmd + ["--map", "message=nope"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 5 and bad.stderr.startswith("error: ") and "nope" in bad.stderr.splitlines()[0]
+
+
+@pytest.mark.slow
+def test_the_log_extract_dag_reads_through_an_airflow_connection(fresh_db, source, tmp_path):
+    """`airflow dags test log_extract` with the source only as an Airflow connection (an extra set)."""
+    from airflow_runner import airflow_env, dags_test
+
+    fill_log_entries(source["url"], 120, seed=6, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    env = airflow_env(fresh_db, tmp_path, AIRFLOW_CONN_LOGS_SOURCE=source["reader"] + "?sslmode=disable",
+                      AIRFLOW__LOGGING__LOGGING_LEVEL="INFO")
+    conf = json.dumps({"conn_id": "logs_source", "table": "public.log_entries", "chunk_rows": 50})
+    dags_test("log_extract", env, conf=conf)
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == 120
+        assert conn.execute("SELECT count(*) FROM logintel.ingest_batches").fetchone()[0] == 3  # 50 + 50 + 20
+    out = dags_test("log_extract", env, conf=conf)  # nothing new: the task skips, nothing is added
+    assert "no new rows were loaded" in out or "skipped" in out.lower()
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == 120
