@@ -161,3 +161,33 @@ def test_the_log_extract_dag_reads_through_an_airflow_connection(fresh_db, sourc
     assert "no new rows were loaded" in out or "skipped" in out.lower()
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == 120
+
+
+def test_an_extract_stopped_after_a_chunk_resumes_at_its_watermark(fresh_db, source, monkeypatch):
+    """A run that dies after its first chunk (here: a source outage raised in the second) leaves the
+    first chunk committed with its watermark; the retry reads the rest, nothing twice."""
+    import logintel.extract as ex
+
+    fill_log_entries(source["url"], 250, seed=7, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    table = TableSource(url=source["url"], table="log_entries", columns=mapping("log_entries"))
+    real, calls = ex.to_record, []
+
+    def outage(row):
+        calls.append(row[0])
+        if len(calls) > 100:  # inside the second chunk
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real(row)
+
+    monkeypatch.setattr(ex, "to_record", outage)
+    with pytest.raises(psycopg.OperationalError):
+        extract(fresh_db, table, chunk_rows=100)
+    monkeypatch.undo()
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == 100
+        assert conn.execute("SELECT last_key FROM logintel.extract_watermarks").fetchone()[0] == 100
+        assert conn.execute("SELECT status FROM logintel.ingest_batches ORDER BY id").fetchall() == [("done",), ("failed",)]
+    rest = extract(fresh_db, table, chunk_rows=100)
+    assert [r.loaded for r in rest] == [100, 50] and not any(r.duplicates for r in rest)
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT attrs ->> 'source_key') FROM logintel.logs").fetchone() \
+            == (250, 250)
