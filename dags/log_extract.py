@@ -32,6 +32,10 @@ loaded. Without **conn_id** the run skips: set it in the trigger form or as the 
          "preset": Param("log_entries", type=["null", "string"], enum=[None, "log_entries"], title="Column preset"),
          "key": Param("id", type="string", minLength=1, title="Key column",
                       description="A monotonic integer column: the watermark."),
+         "watermark": Param("key", type="string", enum=["key", "ts"], title="Watermark",
+                            description="key: rows above the largest key read; ts: rows from the largest "
+                                        "timestamp read minus the look-back (late rows)."),
+         "lookback_minutes": Param(0, type="integer", minimum=0, maximum=10_080, title="Look-back (minutes)"),
          "chunk_rows": Param(50_000, type="integer", minimum=1, maximum=5_000_000, title="Rows per chunk"),
      })
 def log_extract():
@@ -46,7 +50,8 @@ def log_extract():
         from logintel.airflow import tasks
 
         p = get_current_context()["params"]
-        result = tasks.extract_table(p["conn_id"], p["table"], p.get("preset"), p["key"], int(p["chunk_rows"]))
+        result = tasks.extract_table(p["conn_id"], p["table"], p.get("preset"), p["key"], int(p["chunk_rows"]),
+                                     p["watermark"], int(p["lookback_minutes"]))
         tasks.skip_unless_changed(result["loaded"], "no new rows were loaded")
         return result
 

@@ -262,7 +262,10 @@ def extract(table: str = typer.Option(..., help="The source table or view: TABLE
             preset: Optional[str] = typer.Option(None, help="A column mapping by name: log_entries."),
             map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN (ts, level, message, service, "
                                                              "is_anomaly, host); repeat; overrides the preset."),
-            key: str = typer.Option("id", help="The monotonic integer column: the watermark."),
+            key: str = typer.Option("id", help="The source's integer key (monotonic with --watermark key)."),
+            watermark: str = typer.Option("key", help="key: rows above the largest key extracted; ts: rows from "
+                                                      "the largest timestamp minus --lookback-minutes."),
+            lookback_minutes: int = typer.Option(0, min=0, help="With --watermark ts: how late a row may arrive."),
             chunk_rows: int = typer.Option(50_000, min=1, help="Rows per chunk (one batch, one transaction).")) -> None:
     """Extract new rows of a PostgreSQL table in place, incrementally (a watermark per source)."""
     from .extract import TableSource, extract as run, mapping, totals
@@ -276,8 +279,9 @@ def extract(table: str = typer.Option(..., help="The source table or view: TABLE
             raise typer.BadParameter(f"--map takes FIELD=COLUMN, got {item!r}")
         overrides[name.strip()] = column.strip()
     url = source_url or _connection_url(conn_id)
-    _print_json(totals(run(_url(), TableSource(url=url, table=table, key=key, columns=mapping(preset, overrides)),
-                           chunk_rows=chunk_rows)))
+    source = TableSource(url=url, table=table, key=key, columns=mapping(preset, overrides), watermark=watermark,
+                         lookback_minutes=lookback_minutes)
+    _print_json(totals(run(_url(), source, chunk_rows=chunk_rows)))
 
 
 def _connection_url(conn_id: str) -> str:

@@ -41,6 +41,17 @@ class TableSource:
     table: str  # "table" or "schema.table"
     key: str = "id"
     columns: dict[str, str] = field(default_factory=lambda: dict(PRESETS["log_entries"]))
+    # "key": rows with a key above the largest extracted (a monotonic id). "ts": rows from the
+    # largest extracted timestamp minus `lookback_minutes`, so rows that arrive late (with an older
+    # timestamp) inside that window are still read; the key makes re-read rows duplicates.
+    watermark: str = "key"
+    lookback_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.watermark not in ("key", "ts"):
+            raise ExtractError(f"watermark must be 'key' or 'ts', got {self.watermark!r}")
+        if self.lookback_minutes < 0:
+            raise ExtractError("lookback_minutes must be 0 or more")
 
     @property
     def name(self) -> str:
@@ -70,22 +81,30 @@ def mapping(preset: str | None = None, overrides: dict[str, str] | None = None) 
 
 
 def _select(source: TableSource):
-    """SELECT key, the mapped columns as text, and every other column as JSON, after the watermark."""
+    """SELECT key, the mapped columns as text, every other column as JSON, and the watermark column,
+    for the rows after the cursor, in watermark order."""
     from psycopg import sql
 
     schema, table = source.qualified.split(".", 1)
+    key = sql.Identifier(source.key)
     mapped = [sql.SQL("t.{}::text").format(sql.Identifier(source.columns[f])) if f in source.columns
               else sql.SQL("NULL") for f in FIELDS]
     others = sql.SQL("to_jsonb(t) - {}::text[]").format(sql.Literal([source.key, *source.columns.values()]))
-    return sql.SQL("SELECT t.{key}::bigint, {mapped}, ({others})::text FROM {schema}.{table} t "
-                   "WHERE t.{key} > %(after)s ORDER BY t.{key} LIMIT %(limit)s").format(
-        key=sql.Identifier(source.key), mapped=sql.SQL(", ").join(mapped), others=others,
+    if source.watermark == "key":
+        where, order, mark = sql.SQL("t.{k} > %(after_key)s").format(k=key), sql.SQL("t.{k}").format(k=key), sql.SQL("NULL::timestamptz")
+    else:  # (ts, key) after the cursor, and not before the look-back start
+        ts = sql.Identifier(source.columns["ts"])
+        where = sql.SQL("t.{ts} >= %(since)s AND (t.{ts}, t.{k}) > (%(after_ts)s, %(after_key)s)").format(ts=ts, k=key)
+        order, mark = sql.SQL("t.{ts}, t.{k}").format(ts=ts, k=key), sql.SQL("t.{ts}::timestamptz").format(ts=ts)
+    return sql.SQL("SELECT t.{key}::bigint, {mapped}, ({others})::text, {mark} FROM {schema}.{table} t "
+                   "WHERE {where} ORDER BY {order} LIMIT %(limit)s").format(
+        key=key, mapped=sql.SQL(", ").join(mapped), others=others, mark=mark, where=where, order=order,
         schema=sql.Identifier(schema), table=sql.Identifier(table))
 
 
 def to_record(row: tuple) -> Record:
     """A source row as a Record (errors as quarantine reasons, the row's values as its raw bytes)."""
-    key, ts, level, message, service, anomaly, host, rest = row
+    key, ts, level, message, service, anomaly, host, rest = row[:8]
     attrs = json.loads(rest) if rest else {}
     if host is not None:
         attrs["host"] = host
@@ -116,19 +135,31 @@ def extract(url: str, source: TableSource, chunk_rows: int = 50_000, max_chunks:
 
 def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, max_chunks: int | None,
                     results: list[BatchResult]) -> list[BatchResult]:
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(1, 1, 1, tzinfo=timezone.utc)
+    cursor: dict | None = None  # where the next chunk starts; from the watermark for the first
     with db.connect(source.url) as src:
         src.read_only = True  # the source is only ever read
         query = _select(source)
         while max_chunks is None or len(results) < max_chunks:
             with loading_batch(url, [name]) as (conn, result):
                 found = conn.execute(db.sql("extract/watermark"), {"source": name}).fetchone()
-                after = found[0] if found else 0
-                rows = src.execute(query, {"after": after, "limit": chunk_rows}).fetchall()
+                if cursor is None:
+                    last_key, last_ts = found if found else (0, None)
+                    since = (last_ts - timedelta(minutes=source.lookback_minutes)) if last_ts else start
+                    cursor = {"after_key": last_key if source.watermark == "key" else -2**63,
+                              "after_ts": since, "since": since}
+                rows = src.execute(query, {**cursor, "limit": chunk_rows}).fetchall()
                 src.rollback()  # no snapshot held between chunks
                 load_records(conn, (to_record(r) for r in rows), name, result,
                              dedupe=lambda rec: hashlib.md5(f"{name}\x1f{rec.attrs['source_key']}".encode()).hexdigest())
                 if rows:
-                    conn.execute(db.sql("extract/advance"), {"source": name, "last_key": rows[-1][0], "rows": len(rows)})
+                    last = rows[-1]
+                    cursor.update(after_key=last[0], after_ts=last[8] or cursor["after_ts"])
+                    conn.execute(db.sql("extract/advance"), {"source": name, "last_key": max(r[0] for r in rows),
+                                                             "last_ts": max((r[8] for r in rows if r[8]), default=None),
+                                                             "rows": len(rows)})
             if not rows:
                 _drop_empty_batch(url, result.batch_id)
                 break

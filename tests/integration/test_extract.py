@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -191,3 +191,28 @@ def test_an_extract_stopped_after_a_chunk_resumes_at_its_watermark(fresh_db, sou
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT count(*), count(DISTINCT attrs ->> 'source_key') FROM logintel.logs").fetchone() \
             == (250, 250)
+
+
+def test_a_timestamp_watermark_reads_late_rows_inside_the_look_back(fresh_db, source):
+    """Watermark by timestamp with a 30-minute look-back: a row that arrives late with a timestamp
+    10 minutes before the watermark is read; re-read rows count as duplicates (by the source's key);
+    a row 2 hours late, outside the look-back, is not read (what the look-back is for)."""
+    fill_log_entries(source["url"], 400, seed=8, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    table = TableSource(url=source["url"], table="log_entries", columns=mapping("log_entries"),
+                        watermark="ts", lookback_minutes=30)
+    first = extract(fresh_db, table, chunk_rows=150)
+    assert [r.loaded for r in first] == [150, 150, 100]
+    with psycopg.connect(fresh_db) as conn:
+        mark = conn.execute("SELECT last_ts FROM logintel.extract_watermarks").fetchone()[0]
+    with psycopg.connect(source["url"]) as conn:
+        assert conn.execute('SELECT max("timestamp") FROM public.log_entries').fetchone()[0] == mark
+        window = conn.execute('SELECT count(*) FROM public.log_entries WHERE "timestamp" >= %s',
+                              (mark - timedelta(minutes=30),)).fetchone()[0]
+        conn.execute("""INSERT INTO public.log_entries ("timestamp", level, message, service, host) VALUES
+                        (%s, 'ERROR', 'late but inside', 'api', 'h1'), (%s, 'ERROR', 'too late', 'api', 'h1')""",
+                     (mark - timedelta(minutes=10), mark - timedelta(hours=2)))
+    (again,) = extract(fresh_db, table, chunk_rows=1000)
+    assert (again.read, again.loaded, again.duplicates) == (window + 1, 1, window)
+    with psycopg.connect(fresh_db) as conn:
+        messages = {r[0] for r in conn.execute("SELECT message FROM logintel.logs WHERE level = 'ERROR'")}
+    assert "late but inside" in messages and "too late" not in messages

@@ -1,2 +1,2 @@
--- The source's watermark (the largest key extracted so far), locked for this extract's chunk.
-SELECT last_key FROM logintel.extract_watermarks WHERE source = %(source)s FOR UPDATE
+-- The source's watermark (largest key, largest timestamp extracted), locked for this chunk.
+SELECT last_key, last_ts FROM logintel.extract_watermarks WHERE source = %(source)s FOR UPDATE
