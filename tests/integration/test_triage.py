@@ -125,3 +125,26 @@ def test_two_people_triaging_one_group_at_once_leave_one_whole_decision(found):
                                           "WHERE group_id = %s", (g["group_id"],)).fetchall())
     assert (decision, by) in {("confirmed", "alice"), ("dismissed", "bob")}
     assert findings_state == {(decision, by, note)}
+
+
+def test_a_decision_is_all_or_nothing(found, monkeypatch):
+    """A decision that fails halfway (between the group's standing decision and its findings) leaves
+    neither changed: the two writes are one transaction, so no reader sees half a decision."""
+    from logintel import db
+
+    url, groups = found
+    g = groups[0]
+    before = _statuses(url, g["group_id"])
+    real = db.sql
+
+    def failing(name):
+        return "SELECT 1/0" if name == "triage/apply_group" else real(name)
+
+    monkeypatch.setattr(db, "sql", failing)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        triage.decide(url, g["group_id"], "dismissed", "alice")
+    monkeypatch.undo()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM logintel.group_decisions WHERE group_id = %s",
+                            (g["group_id"],)).fetchone()[0] == 0
+    assert _statuses(url, g["group_id"]) == before
