@@ -120,18 +120,24 @@ def load_records(conn: psycopg.Connection, records: Iterable[Record], source: st
     tally = {"read": 0}
     conn.execute("TRUNCATE ingest_stage")
     db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(records, source, tally, dedupe))
+    return merge_staged(conn, source, tally["read"], result)
+
+
+def merge_staged(conn: psycopg.Connection, source: str, read: int, result: BatchResult) -> int:
+    """Merge the staged good records into `logs`, quarantine the bad ones, check that all `read`
+    records are staged, and add the counts to `result`; returns `read`."""
     staged = db.query_one(conn, "ingest/stage_counts")
-    if staged["good"] + staged["bad"] != tally["read"]:  # the COPY lost or invented records
-        raise IngestError(f"{source}: read {tally['read']} records but staged {staged['good'] + staged['bad']}")
+    if staged["good"] + staged["bad"] != read:  # the COPY lost or invented records
+        raise IngestError(f"{source}: read {read} records but staged {staged['good'] + staged['bad']}")
     # Duplicates are counted as what they are (rows whose key is stored already, or repeats in the
     # file), never as "the rest": then the batch's check read = loaded + duplicates + quarantined
     # catches a record that was lost.
     result.duplicates += staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
     result.loaded += conn.execute(db.sql("ingest/merge"), {"batch_id": result.batch_id}).rowcount
     result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": result.batch_id}).rowcount
-    result.read += tally["read"]
+    result.read += read
     result.files.append(source)
-    return tally["read"]
+    return read
 
 
 def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, fmt: str = "auto",
