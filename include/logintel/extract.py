@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import db
-from .ingest import STAGE_COLUMNS, BatchResult, _stage_rows, loading_batch, merge_staged
+from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
 from .sources.fields import anomaly_field, level_field, message_field, service_field, timestamp_field
 from .sources.record import Record
 
@@ -80,7 +80,7 @@ def mapping(preset: str | None = None, overrides: dict[str, str] | None = None) 
     return columns
 
 
-def _select(source: TableSource, ts_type: str | None = None):
+def _select(source: TableSource, ts_type: str | None = None, name: str = ""):
     """SELECT key, the mapped columns as text, every other column as JSON, and the watermark column,
     for the rows after the cursor, in watermark order. A timestamp column is rendered in UTC (the
     session's TimeZone is UTC; a column without a zone is read as UTC, as the parsers do)."""
@@ -96,16 +96,24 @@ def _select(source: TableSource, ts_type: str | None = None):
         return sql.SQL("t.{}::text").format(column)
 
     mapped = [text_of(f) if f in source.columns else sql.SQL("NULL") for f in FIELDS]
+    # the source's server builds attrs (every other column, host, the key) and the dedupe key: that
+    # work then runs beside Logintel's inserts instead of before them
     others = sql.SQL("to_jsonb(t) - {}::text[]").format(sql.Literal([source.key, *source.columns.values()]))
+    if "host" in source.columns:
+        host = sql.Identifier(source.columns["host"])
+        others = sql.SQL("{} || CASE WHEN t.{h} IS NOT NULL THEN jsonb_build_object('host', t.{h}::text) "
+                         "ELSE '{{}}'::jsonb END").format(others, h=host)
+    others = sql.SQL("{} || jsonb_build_object('source_key', t.{k}::bigint)").format(others, k=key)
+    dedupe = sql.SQL("md5({} || chr(31) || t.{}::bigint::text)").format(sql.Literal(name), key)
     if source.watermark == "key":
         where, order, mark = sql.SQL("t.{k} > %(after_key)s").format(k=key), sql.SQL("t.{k}").format(k=key), sql.SQL("NULL::timestamptz")
     else:  # (ts, key) after the cursor, and not before the look-back start
         ts = sql.Identifier(source.columns["ts"])
         where = sql.SQL("t.{ts} >= %(since)s AND (t.{ts}, t.{k}) > (%(after_ts)s, %(after_key)s)").format(ts=ts, k=key)
         order, mark = sql.SQL("t.{ts}, t.{k}").format(ts=ts, k=key), sql.SQL("t.{ts}::timestamptz").format(ts=ts)
-    return sql.SQL("SELECT t.{key}::bigint, {mapped}, ({others})::text, {mark} FROM {schema}.{table} t "
+    return sql.SQL("SELECT t.{key}::bigint, {mapped}, ({others})::text, {mark}, {dedupe} FROM {schema}.{table} t "
                    "WHERE {where} ORDER BY {order} LIMIT %(limit)s").format(
-        key=key, mapped=sql.SQL(", ").join(mapped), others=others, mark=mark, where=where, order=order,
+        key=key, mapped=sql.SQL(", ").join(mapped), others=others, mark=mark, dedupe=dedupe, where=where, order=order,
         schema=sql.Identifier(schema), table=sql.Identifier(table))
 
 
@@ -171,7 +179,7 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
         src.read_only = True  # the source is only ever read
         ts_type = _column_type(src, source, source.columns["ts"])
         checks["ts_typed"] = ts_type in TIMESTAMP_TYPES
-        query = _select(source, ts_type)
+        query = _select(source, ts_type, name)
         while max_chunks is None or len(results) < max_chunks:
             with loading_batch(url, [name]) as (conn, result):
                 found = conn.execute(db.sql("extract/watermark"), {"source": name}).fetchone()
@@ -182,16 +190,22 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                               "after_ts": since, "since": since}
                 read, last = _copy_chunk(src, conn, sql.SQL("COPY ({}) TO STDOUT").format(query),
                                          {**cursor, "limit": chunk_rows})
-                # the fast path in SQL for rows as the parsers would take them; Python for the rest
+                # rows as the parsers would take them go straight into logs (one statement); the
+                # rest through the Python checks, staged and merged like file records
+                fast = conn.execute(db.sql("extract/merge_checked"),
+                                    {**checks, "source": name, "batch_id": result.batch_id}).fetchone()
+                if fast[0] + len(fast[2]) != read:  # every row read is either taken or checked in Python
+                    raise IngestError(f"{name}: read {read} rows but accounted for {fast[0] + len(fast[2])}")
+                result.read += fast[0]
+                result.loaded += fast[1]
+                result.duplicates += fast[0] - fast[1]  # an ok row not inserted hit a stored dedupe key
                 conn.execute("TRUNCATE ingest_stage")
-                conn.execute(db.sql("extract/check_raw"), checks)
-                conn.execute(db.sql("extract/stage_clean"), {"source": name})
-                rest = conn.execute(db.sql("extract/unchecked")).fetchall()
-                if rest:
+                if fast[2]:
+                    rest = conn.execute(db.sql("extract/unchecked"), {"keys": fast[2]}).fetchall()
                     db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
                                  _stage_rows((to_record(r) for r in rest), name, {"read": 0},
                                              dedupe=lambda rec: _source_key(name, rec.attrs["source_key"])))
-                merge_staged(conn, name, read, result)
+                merge_staged(conn, name, len(fast[2]), result)
                 if read:
                     cursor.update(after_key=last["key"], after_ts=last["mark"] or cursor["after_ts"])
                     conn.execute(db.sql("extract/advance"), {"source": name, "last_key": last["max_key"],
@@ -211,7 +225,7 @@ def _copy_chunk(src, conn, copy_out, params: dict) -> tuple[int, dict]:
     conn.execute(db.sql("extract/raw_stage"))
     conn.execute("TRUNCATE extract_raw")
     with src.cursor().copy(copy_out, params) as out, conn.cursor().copy(
-            "COPY extract_raw (key, ts, level, message, service, is_anomaly, host, rest, mark) FROM STDIN") as into:
+            "COPY extract_raw (key, ts, level, message, service, is_anomaly, host, rest, mark, dedupe) FROM STDIN") as into:
         for block in out:
             into.write(block)
     src.rollback()  # no snapshot held between chunks
