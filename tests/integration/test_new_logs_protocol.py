@@ -53,6 +53,15 @@ def test_later_batches_are_judged_by_the_model_of_the_history(split):
                                          WHERE p.log_id = l.id AND p.model_version = %s)""", (version,)).fetchone()[0]
             old_findings = conn.execute("SELECT count(*) FROM logintel.dq_findings WHERE log_id <= %s",
                                         (max_log_id,)).fetchone()[0]
+            history_batch = conn.execute("SELECT min(ingest_batch_id) FROM logintel.logs WHERE id <= %s",
+                                         (max_log_id,)).fetchone()[0]
+        # issues injected into the history afterwards count in the all-logs figures, never in the new-logs ones
+        from logintel import corrupt
+
+        before = evaluate.detection_scores(url, new_only=True)["level"]["injected"]
+        corrupt.inject(url, rate=0.05, scheme="reference", seed=9, batch=history_batch, run="history-too")
+        new_only = evaluate.detection_scores(url, new_only=True)["level"]["injected"]
+        everything = evaluate.detection_scores(url)["level"]["injected"]
     assert result["model"] == version
     assert history == split.lines[0]  # the model saw the history and nothing else
     assert len(batch_ids) == 2 and [r[0] for r in injected_in] == batch_ids  # issues only in the later batches
@@ -62,3 +71,4 @@ def test_later_batches_are_judged_by_the_model_of_the_history(split):
     assert level["injected"] == sum(i["levels_changed"] for i in result["injected"]) > 0
     assert level["findings"] == level["true_positives"]  # and nothing on the clean history counts
     assert old_findings == 0
+    assert new_only == before and everything > new_only
