@@ -111,13 +111,13 @@ def score_partition(run: dict, part: dict, chunk_size: int) -> dict:
     return result.__dict__
 
 
-def finish_scoring(run: dict, partitions: list[dict]) -> dict:
+def finish_scoring(run: dict, partitions: int) -> dict:
     from .. import scoring
 
     scoring_run = scoring.ScoringRun.from_dict(run)
     scored = scoring.finish_run(database_url(), scoring_run)
     return {"run_id": scoring_run.run_id, "model_version": scoring_run.model.version, "scored": scored,
-            "partitions": len(partitions)}
+            "partitions": int(partitions)}
 
 
 def record_findings(run: dict, confidence: float) -> dict:
