@@ -259,11 +259,9 @@ def create_app():
         with session() as conn:
             version = scope_version(conn, model_version)
             found = query_groups(conn, model_version=version, limit=limit, offset=offset, sort=sort, **filters)
-            by_kind = rows(conn, "report/findings_by_kind", {"model_version": version})
         total = int(found[0]["total_groups"]) if found else 0
         return {"model_version": version, "filters": filters, "sort": sort, "limit": limit, "offset": offset,
-                "total": total, "count": len(found), "groups": found,
-                "by_kind": {r["kind"]: r["findings"] for r in by_kind}}
+                "total": total, "count": len(found), "groups": found}
 
     def group_detail(group_id: str, limit: int, offset: int, model_version: str | None) -> dict:
         if not GROUP_ID.match(group_id):
