@@ -17,6 +17,15 @@ chance that a given unflagged line is a lost flag is E[C / u | u, f]; the host's
 window's flagged lines against its share of normal traffic scales those odds. A verdict is
 made at ``threshold`` and above; the verdict's confidence is that probability.
 
+Episode spans. An outage or a burst lasts 10-90 minutes, longer than that window, and its lines
+spread over several templates, hosts and callers. The buckets with flagged lines anywhere (and
+their neighbours) join into spans; per (span, service, template, host) the same posterior is
+taken with the evidence of the whole span: ``f``/``u`` of that host, ``lam`` = the template's
+unflagged history rate x the span's length x the host's share x the span's traffic density (its
+unflagged lines against the history's rate), and ``rho`` estimated from the spans themselves
+(unflagged lines in excess of their background, over the flagged ones). A line gets the stronger
+of its window and span verdicts.
+
 Alert templates. Some templates are anomalies by nature (hardware alerts): (almost) every line
 of them in the history is flagged. :func:`alert_template_probability` weighs "alert template"
 against "mixed template" from the history's counts; an unflagged line of an alert template is a
@@ -35,8 +44,8 @@ import pandas as pd
 
 from .verdicts import shorten
 
-__all__ = ["anomaly_verdicts", "alert_template_probability", "lost_flag_probability", "stored_bucket",
-           "VERDICT_COLUMNS"]
+__all__ = ["anomaly_verdicts", "alert_template_probability", "lost_flag_probability", "estimate_missed_share",
+           "stored_bucket", "VERDICT_COLUMNS"]
 
 VERDICT_COLUMNS = ["service", "template_key", "host", "bucket", "kind", "confidence", "reason"]
 WINDOW = 1               # buckets on each side of a line's bucket
@@ -48,6 +57,7 @@ MAX_LOST = 200           # C is summed up to this many lines per window
 ALERT_LOSS_B = 9.0       # alert templates lose a flag with r ~ Beta(1, 9) (mean 10 %)
 MIXED_MAX = 0.95         # mixed templates flag at most 95 % of their lines
 MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lines
+RHO_RANGE = (0.02, 0.5)  # the span estimate of rho is kept within this range
 
 
 def lost_flag_probability(u: np.ndarray, f: np.ndarray, lam: np.ndarray, rho: float = MISSED_PRIOR,
@@ -143,6 +153,70 @@ def _window_sum(df: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.DataFr
     return pd.concat(shifted).groupby(level=[*keys, "bucket"], sort=False).sum()
 
 
+def estimate_missed_share(u: np.ndarray, f: np.ndarray, lam: np.ndarray) -> float:
+    """rho from the spans: unflagged lines beyond their expected background, over all episode
+    lines (smoothed towards MISSED_PRIOR, kept within RHO_RANGE)."""
+    excess = float(np.sum(u) - np.sum(lam))
+    rho = (excess + 10 * MISSED_PRIOR) / (float(np.sum(f)) + excess + 10)
+    return float(np.clip(rho, *RHO_RANGE))
+
+
+def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold: float) -> list[tuple]:
+    """Missed-anomaly verdicts from whole episode spans (see the module docstring).
+
+    ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined."""
+    step = pd.Timedelta(minutes=BUCKET_MINUTES)
+    # buckets as integers (the datetime unit of the frame varies with its source)
+    b = ((pd.DatetimeIndex(g["bucket"]) - ALL_TIME) // step).to_numpy(np.int64)
+    hot = np.unique(b[g["flagged"].to_numpy() > 0])
+    if len(hot) == 0 or history_rate <= 0:
+        return []
+    # a span: hot buckets at most 2 * WINDOW + 1 buckets apart, padded by WINDOW buckets
+    new_span = np.concatenate([[True], np.diff(hot) > 2 * WINDOW + 1])
+    lo = hot[new_span] - WINDOW
+    hi = np.append(hot[np.flatnonzero(new_span)[1:] - 1], hot[-1]) + WINDOW
+    j = np.searchsorted(lo, b, side="right") - 1
+    inside = (j >= 0) & (b <= hi[np.clip(j, 0, None)])
+    s = g[inside].assign(span_id=j[inside])
+    length = (hi - lo + 1).astype(np.float64)  # buckets per span
+    unflagged = s.groupby("span_id")["unflagged"].sum()
+    density = (unflagged / (history_rate * length[unflagged.index])).clip(0.25, 4.0)
+    keys = ["span_id", "service", "template_key", "host"]
+    per = s.groupby(keys, sort=False).agg(f=("flagged", "sum"), u=("unflagged", "sum"),
+                                         hist_unflagged=("hist_unflagged", "first"), share=("share", "first"))
+    per = per.reset_index()
+    ids = per["span_id"].to_numpy()
+    per["lam"] = per["hist_unflagged"] / span * length[ids] * per["share"] * density.reindex(ids).fillna(1.0).to_numpy()
+    with_flags = per["f"] > 0
+    rho = estimate_missed_share(per.loc[with_flags, "u"].to_numpy(), per.loc[with_flags, "f"].to_numpy(),
+                                per.loc[with_flags, "lam"].to_numpy())
+    cand = per[with_flags & (per["u"] > 0)]
+    if cand.empty:
+        return []
+    p = lost_flag_probability(cand["u"].to_numpy(), cand["f"].to_numpy(), cand["lam"].to_numpy(), rho)
+    strong = cand[p >= threshold].assign(p=p[p >= threshold])
+    if strong.empty:
+        return []
+    # one verdict row per bucket of the span where the group has unflagged lines
+    strong = strong.rename(columns={"f": "span_f", "u": "span_u", "lam": "span_lam"})
+    lines = s[s["unflagged"] > 0][[*keys, "bucket"]].merge(strong[[*keys, "p", "span_f", "span_u", "span_lam"]], on=keys)
+    minutes = (length[lines["span_id"].to_numpy()] * BUCKET_MINUTES).astype(int)
+    return [(r.service, r.template_key, r.host, r.bucket, "missed_anomaly", float(r.p),
+             f"{int(r.span_f)} of {int(r.span_f + r.span_u)} lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) on "
+             f"{r.host or 'an unnamed host'} during a {m}-minute episode are flagged anomalous, where {r.span_lam:.2f} "
+             f"unflagged lines are normal: this line looks like part of that episode")
+            for r, m in zip(lines.itertuples(index=False), minutes)]
+
+
+def _strongest(rows: list[tuple]) -> pd.DataFrame:
+    """One verdict per (service, template, host, bucket, kind): the most confident."""
+    df = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    if df.empty:
+        return df
+    df = df.sort_values("confidence", ascending=False, kind="stable")
+    return df.drop_duplicates(["service", "template_key", "host", "bucket", "kind"]).reset_index(drop=True)
+
+
 def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: pd.DataFrame, *,
                      rho: float = MISSED_PRIOR, threshold: float = THRESHOLD,
                      min_history: int = MIN_HISTORY) -> pd.DataFrame:
@@ -154,7 +228,7 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     """
     rows = _alert_template_verdicts(baseline, threshold)
     if groups.empty:
-        return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+        return _strongest(rows)
     g = groups.copy()
     g["bucket"] = pd.to_datetime(g["bucket"], utc=True)
     tpl = ["service", "template_key"]
@@ -174,6 +248,10 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     share = np.where(known_host, np.clip(np.nan_to_num(share, nan=1.0), 1e-3, 1.0), 1.0)
     # the host's (smoothed) share of the window's flagged lines against its share of normal traffic
     ratio = np.where(known_host, (g["f_host"].to_numpy() + share) / (g["f"].to_numpy() + 1) / share, 1.0)
+
+    g["share"] = np.where(known_host, share, 1.0)
+    history_rate = float(baseline["unflagged"].sum()) / span if len(baseline) else 0.0
+    rows += _span_verdicts(g, span, history_rate, threshold)
 
     missed = (g["unflagged"] > 0) & (g["f"] > 0)
     if missed.any():
@@ -203,5 +281,5 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
         rows.append((r.service, r.template_key, r.host, r.bucket, "false_anomaly", float(conf),
                      f"the only flagged line within {BUCKET_MINUTES * WINDOW} minutes anywhere, and none of the "
                      f"{int(n)} earlier lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) was flagged"))
-    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    return _strongest(rows)
 

@@ -87,9 +87,9 @@ def test_anomaly_window_stats_in_sql(fresh_db):
             conn.execute(db.sql("findings/store_host_shares"), {"model_version": "m1"})
         base = conn.execute(db.sql("findings/anomaly_baseline"), {"model_version": "m1"}).fetchall()
         hosts = conn.execute(db.sql("findings/host_shares"), {"model_version": "m1"}).fetchall()
-    # only templates with flagged lines nearby; the unknown flag (log 4) is left out
+    # only buckets with flagged lines (any template) and their neighbours; the unknown flag (log 4) is left out
     assert sorted((s, k, h, f, u) for s, k, h, _, f, u in groups) == [
-        ("api", "b", "", 2, 0), ("db", "a", "", 1, 1)]
+        ("api", "a", "", 0, 1), ("api", "b", "", 2, 0), ("db", "a", "", 1, 1)]
     assert sorted(r[:4] for r in base) == [("api", "a", 0, 1), ("api", "b", 2, 0), ("db", "a", 1, 1)]
     assert sorted(hosts) == [("api", "", 1.0), ("db", "", 1.0)]  # no host attribute: one host per service
 

@@ -69,3 +69,29 @@ def test_an_unflagged_line_of_an_alert_template_is_a_missed_anomaly_anywhere():
     # a fifth of its history unflagged: as likely a template flagged in episodes only
     base.loc[0, ["flagged", "unflagged"]] = (96, 24)
     assert anomaly_verdicts(_groups([]), base, HOSTS).empty
+
+
+def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
+    # a 60-minute outage: 2 flagged retries per 5 minutes on h1, one line in the middle lost its flag;
+    # the other service's normal traffic in the same hour sets the span's traffic density
+    tpl = "Retrying request to <*>"
+    rows = [("pay", tpl, "h1", T0 + pd.Timedelta(minutes=5 * i), 2, 0) for i in range(12)]
+    rows[6] = ("pay", tpl, "h1", T0 + pd.Timedelta(minutes=30), 2, 1)
+    rows += [("pay", "Charge ok <*>", "h2", T0 + pd.Timedelta(minutes=5 * i), 0, 30) for i in range(12)]
+    base = _baseline([("pay", tpl, 0, 30), ("pay", "Charge ok <*>", 0, 60000)])
+    v = anomaly_verdicts(_groups(rows), base, HOSTS)
+    assert v[["host", "bucket", "kind"]].values.tolist() == [["h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly"]]
+    # the stronger of the window and span verdicts is kept; both name their evidence
+    reason = v["reason"].iloc[0]
+    assert v["confidence"].iloc[0] >= 0.9 and ("24 of 25 lines" in reason or "6 of 7 lines" in reason)
+    spans = __import__("logintel.episodes", fromlist=["_span_verdicts"])
+    g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), hist_unflagged=[30] * 12 + [60000] * 12,
+                             share=0.5)
+    span_rows = spans._span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
+    assert [r[2:5] for r in span_rows] == [("h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly")]
+    assert "24 of 25 lines" in span_rows[0][6] and "70-minute episode" in span_rows[0][6]
+    # the same outage without the lost line: nothing to find
+    rows[6] = ("pay", tpl, "h1", T0 + pd.Timedelta(minutes=30), 2, 0)
+    assert anomaly_verdicts(_groups(rows), base, HOSTS).empty
+    # a busy template (its background explains the unflagged line): no span verdict
+    assert spans._span_verdicts(g.assign(hist_unflagged=60000), 2000.0, 120000 / 2000, 0.9) == []

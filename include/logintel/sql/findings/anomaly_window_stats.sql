@@ -1,6 +1,6 @@
 -- Flagged / unflagged lines per (service, template, host, 5-minute bucket) among the logs the model
--- version scored, for the buckets where the template has flagged lines and their two neighbours
--- (the only places an episode verdict can be made).
+-- version scored, for the buckets where any line is flagged and their two neighbours (the only
+-- places an episode verdict can be made: a template's own window, or the episode span around it).
 WITH g AS (
     SELECT coalesce(l.service, '') AS service, p.template_key, coalesce(l.attrs ->> 'host', '') AS host,
            date_bin('5 minutes', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
@@ -11,9 +11,9 @@ WITH g AS (
     WHERE p.model_version = %(model_version)s AND l.ts IS NOT NULL AND l.is_anomaly IS NOT NULL
     GROUP BY 1, 2, 3, 4
 ), hot AS (
-    SELECT DISTINCT service, template_key, bucket + d * interval '5 minutes' AS bucket
+    SELECT DISTINCT bucket + d * interval '5 minutes' AS bucket
     FROM g CROSS JOIN generate_series(-1, 1) AS d
     WHERE flagged > 0
 )
 SELECT g.service, g.template_key, g.host, g.bucket, g.flagged, g.unflagged
-FROM g JOIN hot USING (service, template_key, bucket)
+FROM g JOIN hot USING (bucket)
