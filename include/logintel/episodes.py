@@ -23,7 +23,7 @@ their neighbours) join into spans; per (span, service, template, host) the same 
 taken with the evidence of the whole span: ``f``/``u`` of that host, ``lam`` = the template's
 unflagged history rate x the span's length x the host's share x the span's traffic density (its
 unflagged lines against the history's rate), and ``rho`` estimated from the spans themselves
-(unflagged lines in excess of their background, over the flagged ones). A line gets the stronger
+(unflagged lines in excess of their background, over all the spans' episode lines). A line gets the stronger
 of its window and span verdicts.
 
 Alert templates. Some templates are anomalies by nature (hardware alerts): (almost) every line
@@ -249,7 +249,7 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     # the host's (smoothed) share of the window's flagged lines against its share of normal traffic
     ratio = np.where(known_host, (g["f_host"].to_numpy() + share) / (g["f"].to_numpy() + 1) / share, 1.0)
 
-    g["share"] = np.where(known_host, share, 1.0)
+    g["share"] = share  # 1.0 where the host is unknown
     history_rate = float(baseline["unflagged"].sum()) / span if len(baseline) else 0.0
     rows += _span_verdicts(g, span, history_rate, threshold)
 

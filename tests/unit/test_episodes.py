@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from logintel.episodes import anomaly_verdicts, lost_flag_probability
+from logintel.episodes import _span_verdicts, anomaly_verdicts, lost_flag_probability
 
 T0 = pd.Timestamp("2026-01-05 10:00", tz="UTC")
 
@@ -84,14 +84,13 @@ def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
     # the stronger of the window and span verdicts is kept; both name their evidence
     reason = v["reason"].iloc[0]
     assert v["confidence"].iloc[0] >= 0.9 and ("24 of 25 lines" in reason or "6 of 7 lines" in reason)
-    spans = __import__("logintel.episodes", fromlist=["_span_verdicts"])
     g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), hist_unflagged=[30] * 12 + [60000] * 12,
                              share=0.5)
-    span_rows = spans._span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
+    span_rows = _span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
     assert [r[2:5] for r in span_rows] == [("h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly")]
     assert "24 of 25 lines" in span_rows[0][6] and "70-minute episode" in span_rows[0][6]
     # the same outage without the lost line: nothing to find
     rows[6] = ("pay", tpl, "h1", T0 + pd.Timedelta(minutes=30), 2, 0)
     assert anomaly_verdicts(_groups(rows), base, HOSTS).empty
     # a busy template (its background explains the unflagged line): no span verdict
-    assert spans._span_verdicts(g.assign(hist_unflagged=60000), 2000.0, 120000 / 2000, 0.9) == []
+    assert _span_verdicts(g.assign(hist_unflagged=60000), 2000.0, 120000 / 2000, 0.9) == []
