@@ -26,6 +26,13 @@ unflagged lines against the history's rate), and ``rho`` estimated from the span
 (unflagged lines in excess of their background, over all the spans' episode lines). A line gets the stronger
 of its window and span verdicts.
 
+Slow lines. Masking hides the durations a line reports, yet a latency episode is exactly the
+template's usual lines at several times their usual durations. A line whose duration is beyond
+the 95th percentile of its template's unflagged lines in the history (``durations.py``,
+``sql/findings/store_duration_limits.sql``) is ``slow``; every count above is kept per
+(template, slow), so the few slow lines a template has in normal times are the background of its
+slow lines in an episode, and its ordinary lines do not dilute them.
+
 Alert templates. Some templates are anomalies by nature (hardware alerts): (almost) every line
 of them in the history is flagged. :func:`alert_template_probability` weighs "alert template"
 against "mixed template" from the history's counts; an unflagged line of an alert template is a
@@ -47,7 +54,7 @@ from .verdicts import shorten
 __all__ = ["anomaly_verdicts", "alert_template_probability", "lost_flag_probability", "estimate_missed_share",
            "stored_bucket", "VERDICT_COLUMNS"]
 
-VERDICT_COLUMNS = ["service", "template_key", "host", "bucket", "kind", "confidence", "reason"]
+VERDICT_COLUMNS = ["service", "template_key", "host", "bucket", "slow", "kind", "confidence", "reason"]
 WINDOW = 1               # buckets on each side of a line's bucket
 BUCKET_MINUTES = 5       # the buckets of sql/findings/anomaly_window_stats.sql
 MISSED_PRIOR = 0.1       # rho: share of an episode's lines whose flag is lost (prior)
@@ -129,12 +136,13 @@ def _alert_template_verdicts(baseline: pd.DataFrame, threshold: float) -> list[t
     """Template-wide missed-anomaly verdicts: an unflagged line of an alert template lost its flag."""
     if baseline.empty:
         return []
-    # the history the model was trained on: what the source's alert templates look like
+    # the history the model was trained on: what the source's alert templates look like (slow or not)
+    baseline = baseline.groupby(["service", "template_key"], as_index=False, sort=False)[["flagged", "unflagged"]].sum()
     flagged = baseline["flagged"].to_numpy(dtype=np.float64)
     unflagged = baseline["unflagged"].to_numpy(dtype=np.float64)
     p = alert_template_probability(flagged, unflagged)
     keep = (p >= threshold) & (flagged >= MIN_ALERT_LINES)
-    return [(r.service, r.template_key, ALL_HOSTS, ALL_TIME, "missed_anomaly", float(conf),
+    return [(r.service, r.template_key, ALL_HOSTS, ALL_TIME, False, "missed_anomaly", float(conf),
              f"{int(fl)} of {int(fl + un)} earlier lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) "
              f"were flagged anomalous: an alert template, so an unflagged line of it looks like a lost flag")
             for r, conf, fl, un in zip(baseline[keep].itertuples(index=False), p[keep], flagged[keep], unflagged[keep])]
@@ -166,6 +174,8 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
 
     ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined."""
     step = pd.Timedelta(minutes=BUCKET_MINUTES)
+    if "slow" not in g:
+        g = g.assign(slow=False)
     # buckets as integers (the datetime unit of the frame varies with its source)
     b = ((pd.DatetimeIndex(g["bucket"]) - ALL_TIME) // step).to_numpy(np.int64)
     hot = np.unique(b[g["flagged"].to_numpy() > 0])
@@ -181,7 +191,7 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     length = (hi - lo + 1).astype(np.float64)  # buckets per span
     unflagged = s.groupby("span_id")["unflagged"].sum()
     density = (unflagged / (history_rate * length[unflagged.index])).clip(0.25, 4.0)
-    keys = ["span_id", "service", "template_key", "host"]
+    keys = ["span_id", "service", "template_key", "slow", "host"]
     per = s.groupby(keys, sort=False).agg(f=("flagged", "sum"), u=("unflagged", "sum"),
                                          hist_unflagged=("hist_unflagged", "first"), share=("share", "first"))
     per = per.reset_index()
@@ -201,20 +211,24 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     strong = strong.rename(columns={"f": "span_f", "u": "span_u", "lam": "span_lam"})
     lines = s[s["unflagged"] > 0][[*keys, "bucket"]].merge(strong[[*keys, "p", "span_f", "span_u", "span_lam"]], on=keys)
     minutes = (length[lines["span_id"].to_numpy()] * BUCKET_MINUTES).astype(int)
-    return [(r.service, r.template_key, r.host, r.bucket, "missed_anomaly", float(r.p),
-             f"{int(r.span_f)} of {int(r.span_f + r.span_u)} lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) on "
+    return [(r.service, r.template_key, r.host, r.bucket, r.slow, "missed_anomaly", float(r.p),
+             f"{int(r.span_f)} of {int(r.span_f + r.span_u)} {_lines(r.slow)} of \"{shorten(r.template_key)}\" ({r.service or '-'}) on "
              f"{r.host or 'an unnamed host'} during a {m}-minute episode are flagged anomalous, where {r.span_lam:.2f} "
              f"unflagged lines are normal: this line looks like part of that episode")
             for r, m in zip(lines.itertuples(index=False), minutes)]
 
 
+def _lines(slow: bool) -> str:
+    return "slow lines (longer than 95 % of the template's earlier ones)" if slow else "lines"
+
+
 def _strongest(rows: list[tuple]) -> pd.DataFrame:
-    """One verdict per (service, template, host, bucket, kind): the most confident."""
+    """One verdict per (service, template, host, bucket, slow, kind): the most confident."""
     df = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
     if df.empty:
         return df
     df = df.sort_values("confidence", ascending=False, kind="stable")
-    return df.drop_duplicates(["service", "template_key", "host", "bucket", "kind"]).reset_index(drop=True)
+    return df.drop_duplicates(["service", "template_key", "host", "bucket", "slow", "kind"]).reset_index(drop=True)
 
 
 def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: pd.DataFrame, *,
@@ -231,7 +245,12 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
         return _strongest(rows)
     g = groups.copy()
     g["bucket"] = pd.to_datetime(g["bucket"], utc=True)
-    tpl = ["service", "template_key"]
+    if "slow" not in g:
+        g["slow"] = False
+    if "slow" not in baseline:
+        baseline = baseline.assign(slow=False)
+    # slow lines of a template are counted apart from its ordinary ones: a sub-template of their own
+    tpl = ["service", "template_key", "slow"]
     win = _window_sum(g, tpl, ["flagged", "unflagged"]).rename(columns={"flagged": "f", "unflagged": "u"})
     win_host = _window_sum(g, [*tpl, "host"], ["flagged"]).rename(columns={"flagged": "f_host"})
     g = g.join(win, on=[*tpl, "bucket"]).join(win_host, on=[*tpl, "host", "bucket"])
@@ -260,8 +279,8 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
                                   ratio[missed.to_numpy()])
         keep = p >= threshold
         for r, conf in zip(m[keep].itertuples(index=False), p[keep]):
-            rows.append((r.service, r.template_key, r.host, r.bucket, "missed_anomaly", float(conf),
-                         f"{int(r.f)} of {int(r.f + r.u)} lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) "
+            rows.append((r.service, r.template_key, r.host, r.bucket, r.slow, "missed_anomaly", float(conf),
+                         f"{int(r.f)} of {int(r.f + r.u)} {_lines(r.slow)} of \"{shorten(r.template_key)}\" ({r.service or '-'}) "
                          f"within {BUCKET_MINUTES * WINDOW} minutes are flagged anomalous, where "
                          f"{r.lam:.2f} unflagged lines are normal: this line looks like part of that episode"))
 
@@ -278,8 +297,8 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
             & (hist_n >= min_history) & usual)
     for r, n in zip(g[lone].itertuples(index=False), hist_n[lone]):
         conf = (n + 1) / (n + 2)
-        rows.append((r.service, r.template_key, r.host, r.bucket, "false_anomaly", float(conf),
+        rows.append((r.service, r.template_key, r.host, r.bucket, r.slow, "false_anomaly", float(conf),
                      f"the only flagged line within {BUCKET_MINUTES * WINDOW} minutes anywhere, and none of the "
-                     f"{int(n)} earlier lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) was flagged"))
+                     f"{int(n)} earlier {_lines(r.slow)} of \"{shorten(r.template_key)}\" ({r.service or '-'}) was flagged"))
     return _strongest(rows)
 

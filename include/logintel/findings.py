@@ -17,7 +17,8 @@ from .settings import get_settings
 log = logging.getLogger(__name__)
 FINDINGS_LOCK = 741_2004
 VERDICT_COLUMNS = ["model_version", "template_key", "level", "kind", "suggested_level", "confidence", "reason"]
-ANOMALY_VERDICT_COLUMNS = ["model_version", "service", "template_key", "host", "bucket", "kind", "confidence", "reason"]
+ANOMALY_VERDICT_COLUMNS = ["model_version", "service", "template_key", "host", "bucket", "slow", "kind", "confidence",
+                           "reason"]
 
 
 @dataclass
@@ -66,14 +67,18 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
     from . import episodes, frames
 
     # the history never changes for a version: its statistics are computed by the first run only
+    # (the duration limits first: the baseline counts slow lines apart, and its rows mark both as stored)
+    conn.execute(db.sql("findings/store_duration_limits"), {"model_version": model.version})
     conn.execute(db.sql("findings/store_anomaly_baseline"), {"model_version": model.version})
     conn.execute(db.sql("findings/store_host_shares"), {"model_version": model.version})
     groups = frames.read_frame(conn, db.sql("findings/anomaly_window_stats"), {"model_version": model.version},
-                               dtypes={"service": "str", "template_key": "str", "host": "str",
+                               dtypes={"service": "str", "template_key": "str", "host": "str", "slow": "str",
                                        "flagged": "int64", "unflagged": "int64"})
     baseline = frames.read_frame(conn, db.sql("findings/anomaly_baseline"), {"model_version": model.version},
-                                 dtypes={"service": "str", "template_key": "str", "flagged": "int64",
+                                 dtypes={"service": "str", "template_key": "str", "slow": "str", "flagged": "int64",
                                          "unflagged": "int64", "span_buckets": "float64"})
+    for frame in (groups, baseline):
+        frame["slow"] = frame["slow"].eq("t")  # CSV booleans
     hosts = frames.read_frame(conn, db.sql("findings/host_shares"), {"model_version": model.version},
                               dtypes={"service": "str", "host": "str", "share": "float64"})
     verdicts = episodes.anomaly_verdicts(groups, baseline, hosts)
@@ -81,8 +86,8 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
     conn.execute(db.sql("findings/delete_anomaly_verdicts"), {"model_version": model.version})
     if len(verdicts):
         db.copy_rows(conn, "logintel.anomaly_verdicts", ANOMALY_VERDICT_COLUMNS,
-                     ((model.version, r.service, r.template_key, r.host, episodes.stored_bucket(r.bucket), r.kind,
-                       float(r.confidence), r.reason) for r in verdicts.itertuples(index=False)))
+                     ((model.version, r.service, r.template_key, r.host, episodes.stored_bucket(r.bucket), r.slow,
+                       r.kind, float(r.confidence), r.reason) for r in verdicts.itertuples(index=False)))
     return len(verdicts)
 
 

@@ -18,7 +18,8 @@ from .registry import ModelRef
 from .settings import cpu_threads, get_settings
 
 log = logging.getLogger(__name__)
-PRED_COLUMNS = ["log_id", "template_key", "predicted_level", "confidence", "anomaly_score", "predicted_anomaly"]
+PRED_COLUMNS = ["log_id", "template_key", "predicted_level", "confidence", "anomaly_score", "predicted_anomaly",
+                "duration_ms"]
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,14 @@ def finish_run(url: str, run: ScoringRun) -> int:
 def _rows(frame, preds):
     import numpy as np
 
+    from .durations import durations_ms
+
     ids = frame["id"].to_numpy(dtype=np.int64)
+    # the duration a line reports: what tells a latency episode's lines from ordinary ones
+    dur = [None if d != d else d for d in durations_ms(frame["message"]).astype(np.float64).tolist()]  # NaN -> NULL
     return zip(ids.tolist(), preds["template_key"].tolist(), preds["predicted_level"].tolist(),
                preds["confidence"].astype(float).tolist(), preds["anomaly_score"].astype(float).tolist(),
-               preds["predicted_anomaly"].astype(bool).tolist())
+               preds["predicted_anomaly"].astype(bool).tolist(), dur)
 
 
 def _chunk_lock(version: str, start: int) -> int:

@@ -88,10 +88,50 @@ def test_anomaly_window_stats_in_sql(fresh_db):
         base = conn.execute(db.sql("findings/anomaly_baseline"), {"model_version": "m1"}).fetchall()
         hosts = conn.execute(db.sql("findings/host_shares"), {"model_version": "m1"}).fetchall()
     # only buckets with flagged lines (any template) and their neighbours; the unknown flag (log 4) is left out
-    assert sorted((s, k, h, f, u) for s, k, h, _, f, u in groups) == [
+    assert sorted((s, k, h, f, u) for s, k, h, _, slow, f, u in groups if not slow) == [
         ("api", "a", "", 0, 1), ("api", "b", "", 2, 0), ("db", "a", "", 1, 1)]
-    assert sorted(r[:4] for r in base) == [("api", "a", 0, 1), ("api", "b", 2, 0), ("db", "a", 1, 1)]
+    assert sorted(r[:5] for r in base) == [("api", "a", False, 0, 1), ("api", "b", False, 2, 0), ("db", "a", False, 1, 1)]
+    assert not any(slow for *_, slow, _f, _u in groups)  # no durations: no slow lines
     assert sorted(hosts) == [("api", "", 1.0), ("db", "", 1.0)]  # no host attribute: one host per service
+
+
+def test_slow_lines_are_counted_and_judged_apart(fresh_db):
+    """A line beyond its template's duration limit (95th percentile of the history's unflagged
+    lines) is counted apart in the baseline and the window stats, and only a verdict on slow
+    lines applies to it."""
+    with db.transaction(fresh_db) as conn:
+        batch = conn.execute("INSERT INTO logintel.ingest_batches (status) VALUES ('running') RETURNING id").fetchone()[0]
+        # 25 history lines took 10..34 ms; later: one slow unflagged, one ordinary unflagged, one slow flagged
+        rows = [(i, f"2026-01-0{1 + i % 3} 0{i % 9}:00:00+00", False, 9.0 + i) for i in range(1, 26)]
+        rows += [(26, "2026-01-05 10:01:00+00", False, 100.0), (27, "2026-01-05 10:02:00+00", False, 12.0),
+                 (28, "2026-01-05 10:03:00+00", True, 200.0)]
+        for i, ts, flag, ms in rows:
+            conn.execute("""INSERT INTO logintel.logs (id, ts, service, source, source_line, level, message, is_anomaly,
+                                ingest_batch_id, dedupe_key)
+                            VALUES (%s, %s, 'api', 'test', %s, 'WARN', %s, %s, %s, md5(%s::text)::uuid)""",
+                         (i, ts, i, f"took {ms}ms", flag, batch, i))
+        conn.execute("""INSERT INTO logintel.model_versions (version, algorithm, params, training_rows, max_log_id,
+                            artifact_path, artifact_sha256, status)
+                        VALUES ('m1', 'test', '{}', 25, 25, '/nowhere', '0', 'champion')""")
+        for i, _ts, _flag, ms in rows:
+            conn.execute("""INSERT INTO logintel.ml_predictions (log_id, model_version, template_key, predicted_level,
+                                confidence, anomaly_score, predicted_anomaly, duration_ms)
+                            VALUES (%s, 'm1', 'took <*>', 'WARN', 0.9, 0.1, false, %s)""", (i, ms))
+        for _ in range(2):  # stored once
+            conn.execute(db.sql("findings/store_duration_limits"), {"model_version": "m1"})
+            conn.execute(db.sql("findings/store_anomaly_baseline"), {"model_version": "m1"})
+        limit = conn.execute("SELECT slow_ms FROM logintel.duration_limits").fetchall()
+        assert len(limit) == 1 and 32.0 < limit[0][0] < 34.0  # percentile_cont(0.95) of 10..34 = 32.8
+        base = conn.execute(db.sql("findings/anomaly_baseline"), {"model_version": "m1"}).fetchall()
+        assert sorted(r[:5] for r in base) == [("api", "took <*>", False, 0, 23), ("api", "took <*>", True, 0, 2)]
+        groups = conn.execute(db.sql("findings/anomaly_window_stats"), {"model_version": "m1"}).fetchall()
+        assert sorted((slow, f, u) for *_, slow, f, u in groups) == [(False, 0, 1), (True, 1, 1)]
+        conn.execute("""INSERT INTO logintel.anomaly_verdicts (model_version, service, template_key, host, bucket, slow,
+                            kind, confidence, reason)
+                        VALUES ('m1', 'api', 'took <*>', '', '2026-01-05 10:00:00+00', true, 'missed_anomaly', 0.95, 't')""")
+        conn.execute(db.sql("findings/set_scope"), {"model_version": "m1"})
+        checks = conn.execute("SELECT id, anomaly_issue FROM logintel.v_prediction_checks WHERE anomaly_issue IS NOT NULL")
+        assert checks.fetchall() == [(26, "missed_anomaly")]  # the slow one; the ordinary line 27 keeps its flag
 
 
 def test_template_level_stats_in_sql(fresh_db):

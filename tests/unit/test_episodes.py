@@ -87,8 +87,8 @@ def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
     g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), hist_unflagged=[30] * 12 + [60000] * 12,
                              share=0.5)
     span_rows = _span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
-    assert [r[2:5] for r in span_rows] == [("h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly")]
-    assert "24 of 25 lines" in span_rows[0][6] and "70-minute episode" in span_rows[0][6]
+    assert [(r[2], r[3], r[5]) for r in span_rows] == [("h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly")]
+    assert "24 of 25 lines" in span_rows[0][7] and "70-minute episode" in span_rows[0][7]
     # the same outage without the lost line: nothing to find
     rows[6] = ("pay", tpl, "h1", T0 + pd.Timedelta(minutes=30), 2, 0)
     assert anomaly_verdicts(_groups(rows), base, HOSTS).empty

@@ -1,19 +1,24 @@
--- Flagged / unflagged lines per (service, template, host, 5-minute bucket) among the logs the model
--- version scored, for the buckets where any line is flagged and their two neighbours (the only
--- places an episode verdict can be made: a template's own window, or the episode span around it).
+-- Flagged / unflagged lines per (service, template, host, 5-minute bucket, slow or not) among the
+-- logs the model version scored, for the buckets where any line is flagged and their two
+-- neighbours (the only places an episode verdict can be made: a template's own window, or the
+-- episode span around it). 'slow': beyond the template's duration limit in the history.
 WITH g AS (
     SELECT coalesce(l.service, '') AS service, p.template_key, coalesce(l.attrs ->> 'host', '') AS host,
            date_bin('5 minutes', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+           coalesce(p.duration_ms > d.slow_ms, false) AS slow,
            count(*) FILTER (WHERE l.is_anomaly) AS flagged,
            count(*) FILTER (WHERE NOT l.is_anomaly) AS unflagged
     FROM logintel.ml_predictions p
     JOIN logintel.logs l ON l.id = p.log_id
+    LEFT JOIN logintel.duration_limits d
+           ON d.model_version = p.model_version AND d.service = coalesce(l.service, '')
+          AND d.template_key = p.template_key
     WHERE p.model_version = %(model_version)s AND l.ts IS NOT NULL AND l.is_anomaly IS NOT NULL
-    GROUP BY 1, 2, 3, 4
+    GROUP BY 1, 2, 3, 4, 5
 ), hot AS (
     SELECT DISTINCT bucket + d * interval '5 minutes' AS bucket
     FROM g CROSS JOIN generate_series(-1, 1) AS d
     WHERE flagged > 0
 )
-SELECT g.service, g.template_key, g.host, g.bucket, g.flagged, g.unflagged
+SELECT g.service, g.template_key, g.host, g.bucket, g.slow, g.flagged, g.unflagged
 FROM g JOIN hot USING (bucket)

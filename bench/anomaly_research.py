@@ -1,0 +1,146 @@
+"""In-memory harness for the anomaly verdicts on new logs (research only; the product's
+figures come from ``bench/detection.py``).
+
+Generates synthetic logs (fixed start), takes the first 70 % by time as the history and the
+rest as new logs, clears a share of the new logs' flags, builds the three frames the findings
+step reads from PostgreSQL (``findings/anomaly_window_stats.sql``, ``anomaly_baseline.sql``,
+``host_shares.sql``) with pandas, runs ``episodes.anomaly_verdicts`` and scores the
+missed-anomaly findings against the cleared flags, per episode kind.
+
+    .venv/bin/python bench/anomaly_research.py                   # seeds 42 7 11, rates 0 .03 .10 .20
+    .venv/bin/python bench/anomaly_research.py --seeds 1 2 3 --logs 100000
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "include"))
+
+from logintel import episodes  # noqa: E402
+from logintel.durations import durations_ms  # noqa: E402
+from logintel.masking import TemplateMasker  # noqa: E402
+from logintel.synthetic import generate  # noqa: E402
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+HISTORY_SHARE = 0.7
+
+
+def load(n: int, seed: int) -> pd.DataFrame:
+    df = pd.DataFrame(generate(n, days=7, seed=seed, start=START))
+    df["ts"] = pd.to_datetime(df["ts"], utc=True)
+    masker = TemplateMasker()
+    df["template_key"] = masker.keys(df["message"])
+    df["host"] = df["host"].fillna("").astype(str)
+    df["bucket"] = df["ts"].dt.floor("5min")
+    df["duration_ms"] = durations_ms(df["message"])
+    return df
+
+
+def mark_slow(hist: pd.DataFrame, new: pd.DataFrame, slow: bool = True) -> None:
+    """`slow` on both frames, as sql/findings/store_duration_limits.sql and the window stats."""
+    tpl = ["service", "template_key"]
+    known = hist[~hist["is_anomaly"] & hist["duration_ms"].notna()].groupby(tpl)["duration_ms"]
+    limits = known.quantile(0.95)[known.size() >= 20]
+    for d in (hist, new):
+        limit = limits.reindex(pd.MultiIndex.from_frame(d[tpl])).to_numpy()
+        d["slow"] = slow & (d["duration_ms"].to_numpy() > limit)
+
+
+def frames(hist: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The window stats of the new logs, the history's baseline and host shares (as the SQL)."""
+    keys = ["service", "template_key", "host", "bucket", "slow"]
+    g = new.groupby(keys, sort=False)["is_anomaly"].agg(flagged="sum", unflagged=lambda s: int((~s).sum()))
+    g = g.reset_index()
+    hot_b = g.loc[g["flagged"] > 0, "bucket"].unique()
+    step = pd.Timedelta(minutes=5)
+    hot = set()
+    for d in (-1, 0, 1):
+        hot.update(pd.DatetimeIndex(hot_b) + d * step)
+    g = g[g["bucket"].isin(hot)].reset_index(drop=True)
+    span = max(1.0, (hist["ts"].max() - hist["ts"].min()).total_seconds() / 300.0)
+    base = hist.groupby(["service", "template_key", "slow"])["is_anomaly"].agg(
+        flagged="sum", unflagged=lambda s: int((~s).sum())).reset_index()
+    base["span_buckets"] = span
+    cnt = hist.groupby(["service", "host"]).size()
+    shares = (cnt / cnt.groupby(level=0).transform("sum")).rename("share").reset_index()
+    return g, base, shares
+
+
+def score(new: pd.DataFrame, cleared: np.ndarray, verdicts: pd.DataFrame) -> dict:
+    """Missed-anomaly findings per line (a verdict covers the unflagged lines of its group)."""
+    v = verdicts[verdicts["kind"] == "missed_anomaly"]
+    un = new[~new["is_anomaly"]]
+    hit = np.zeros(len(un), bool)
+    if len(v):
+        exact = v[v["host"] != episodes.ALL_HOSTS][["service", "template_key", "host", "bucket", "slow"]]
+        exact = exact.assign(bucket=pd.to_datetime(exact["bucket"], utc=True), _hit=True).drop_duplicates()
+        m = un[["service", "template_key", "host", "bucket", "slow"]].merge(exact, how="left")
+        hit |= m["_hit"].fillna(False).to_numpy(bool)
+        wide = v[v["host"] == episodes.ALL_HOSTS][["service", "template_key"]].assign(_hit=True).drop_duplicates()
+        m = un[["service", "template_key"]].merge(wide, how="left")
+        hit |= m["_hit"].fillna(False).to_numpy(bool)
+    truth = un.index.isin(cleared)
+    tp = int((hit & truth).sum())
+    fp = int((hit & ~truth).sum())
+    out = {"lines": len(new), "injected": int(truth.sum()), "findings": int(hit.sum()), "tp": tp, "fp": fp,
+           "false_anomaly": int((verdicts["kind"] == "false_anomaly").sum())}
+    kinds = un["_episode"].fillna("none").to_numpy()
+    for k in sorted(set(kinds[truth])):
+        sel = truth & (kinds == k)
+        out[f"R[{k}]"] = f"{int((hit & sel).sum())}/{int(sel.sum())}"
+    return out
+
+
+def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
+        verbose: bool = False, slow: bool = True) -> pd.DataFrame:
+    rows = []
+    for seed in seeds:
+        df = load(n, seed)
+        cut = df["ts"].quantile(HISTORY_SHARE)
+        hist, new0 = df[df["ts"] <= cut].copy(), df[df["ts"] > cut].copy()
+        mark_slow(hist, new0, slow)
+        for rate in rates:
+            new = new0.copy()
+            flagged = new.index[new["is_anomaly"]].to_numpy()
+            rng = np.random.default_rng([seed, int(rate * 1000)])
+            cleared = rng.choice(flagged, int(round(rate * len(flagged))), replace=False) if rate else np.array([], int)
+            new.loc[cleared, "is_anomaly"] = False
+            g, base, shares = frames(hist, new)
+            for threshold in thresholds:
+                t = time.perf_counter()
+                verdicts = episodes.anomaly_verdicts(g, base, shares, threshold=threshold)
+                rows.append({"seed": seed, "rate": rate, "threshold": threshold, **score(new, cleared, verdicts),
+                             "secs": round(time.perf_counter() - t, 2)})
+                if verbose:
+                    print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--logs", type=int, default=100_000)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 11])
+    ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.03, 0.10, 0.20])
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[episodes.THRESHOLD])
+    ap.add_argument("--no-slow", dest="slow", action="store_false", help="count slow lines with the others")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every run, with recall per episode kind")
+    args = ap.parse_args(argv)
+    res = run(args.logs, args.seeds, args.rates, args.thresholds, args.verbose, args.slow)
+    pooled = res.groupby(["threshold", "rate"])[["lines", "injected", "findings", "tp", "fp", "false_anomaly"]].sum()
+    pooled["precision"] = (pooled["tp"] / pooled["findings"].where(pooled["findings"] > 0)).round(3)
+    pooled["recall"] = (pooled["tp"] / pooled["injected"].where(pooled["injected"] > 0)).round(3)
+    pooled["findings/line %"] = (100 * pooled["fp"] / pooled["lines"]).round(3)
+    print(pooled.to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

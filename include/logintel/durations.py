@@ -1,0 +1,32 @@
+"""The duration a log line reports ("took 350ms", "timed out after 2.5 s"), in milliseconds.
+
+Masking turns every duration into ``<*>``, so a template's lines look alike to the episode
+verdicts whatever they report. A latency episode is exactly that difference: the same "slow
+response" lines, at several times their usual durations. The scoring step keeps each line's
+first duration (``ml_predictions.duration_ms``); the findings step compares it with the upper
+end of the template's durations in the history (``sql/findings/store_duration_limits.sql``).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DURATION_RE", "durations_ms"]
+
+# a number directly followed by a time unit; the first such number of a line counts
+DURATION_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(ms|msec|s|sec|secs|seconds|us|µs|min)(?![\w])")
+_UNIT_MS = {"ms": 1.0, "msec": 1.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0, "seconds": 1000.0,
+            "us": 0.001, "µs": 0.001, "min": 60_000.0}
+
+
+def durations_ms(messages: pd.Series | list[str]) -> np.ndarray:
+    """The first duration of each message in milliseconds (float32, NaN where there is none)."""
+    s = pd.Series(messages, dtype="object") if not isinstance(messages, pd.Series) else messages
+    if s.empty:
+        return np.empty(0, dtype=np.float32)
+    found = s.str.extract(DURATION_RE, expand=True)
+    value = pd.to_numeric(found[0], errors="coerce").to_numpy(dtype=np.float64)
+    scale = found[1].map(_UNIT_MS).to_numpy(dtype=np.float64, na_value=np.nan)
+    return (value * scale).astype(np.float32)
