@@ -18,13 +18,15 @@ window's flagged lines against its share of normal traffic scales those odds. A 
 made at ``threshold`` and above; the verdict's confidence is that probability.
 
 Episode spans. An outage or a burst lasts 10-90 minutes, longer than that window, and its lines
-spread over several templates, hosts and callers. The buckets with flagged lines anywhere (and
-their neighbours) join into spans; per (span, service, template, host) the same posterior is
-taken with the evidence of the whole span: ``f``/``u`` of that host, ``lam`` = the template's
-unflagged history rate x the span's length x the host's share x the span's traffic density (its
-unflagged lines against the history's rate), and ``rho`` estimated from the spans themselves
-(unflagged lines in excess of their background, over all the spans' episode lines). A line gets the stronger
-of its window and span verdicts.
+spread over several templates, hosts and callers. The buckets with flagged lines anywhere join
+into spans (from the first such bucket to the last: a lost flag lies between an episode's first
+and last flagged lines). Per (span, service, template, host) and per (span, service, template)
+on all hosts (an outage's callers are spread over a service's hosts) the same posterior is taken
+with the evidence of the whole span: ``f``/``u`` there (at least ``MIN_EPISODE_FLAGS`` flagged),
+``lam`` = the template's unflagged history rate x the span's length x the host's share (1 for all
+hosts) x the span's traffic density (its unflagged lines against the history's rate), and ``rho``
+estimated from the spans themselves (unflagged lines in excess of their background, over all the
+spans' episode lines). A line gets the strongest of its window and span verdicts.
 
 Slow lines. Masking hides the durations a line reports, yet a latency episode is exactly the
 template's usual lines at several times their usual durations. A line whose duration is beyond
@@ -65,6 +67,7 @@ ALERT_LOSS_B = 9.0       # alert templates lose a flag with r ~ Beta(1, 9) (mean
 MIXED_MAX = 0.95         # mixed templates flag at most 95 % of their lines
 MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lines
 RHO_RANGE = (0.02, 0.5)  # the span estimate of rho is kept within this range
+MIN_EPISODE_FLAGS = 2    # a span verdict needs this many flagged lines of the group (one line is no episode)
 
 
 def lost_flag_probability(u: np.ndarray, f: np.ndarray, lam: np.ndarray, rho: float = MISSED_PRIOR,
@@ -181,41 +184,56 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     hot = np.unique(b[g["flagged"].to_numpy() > 0])
     if len(hot) == 0 or history_rate <= 0:
         return []
-    # a span: hot buckets at most 2 * WINDOW + 1 buckets apart, padded by WINDOW buckets
+    # a span: hot buckets at most 2 * WINDOW + 1 buckets apart, from the first to the last (a lost
+    # flag lies between an episode's first and last flagged lines)
     new_span = np.concatenate([[True], np.diff(hot) > 2 * WINDOW + 1])
-    lo = hot[new_span] - WINDOW
-    hi = np.append(hot[np.flatnonzero(new_span)[1:] - 1], hot[-1]) + WINDOW
+    lo = hot[new_span]
+    hi = np.append(hot[np.flatnonzero(new_span)[1:] - 1], hot[-1])
     j = np.searchsorted(lo, b, side="right") - 1
     inside = (j >= 0) & (b <= hi[np.clip(j, 0, None)])
     s = g[inside].assign(span_id=j[inside])
     length = (hi - lo + 1).astype(np.float64)  # buckets per span
     unflagged = s.groupby("span_id")["unflagged"].sum()
     density = (unflagged / (history_rate * length[unflagged.index])).clip(0.25, 4.0)
-    keys = ["span_id", "service", "template_key", "slow", "host"]
-    per = s.groupby(keys, sort=False).agg(f=("flagged", "sum"), u=("unflagged", "sum"),
-                                         hist_unflagged=("hist_unflagged", "first"), share=("share", "first"))
-    per = per.reset_index()
-    ids = per["span_id"].to_numpy()
-    per["lam"] = per["hist_unflagged"] / span * length[ids] * per["share"] * density.reindex(ids).fillna(1.0).to_numpy()
+    by_host = ["span_id", "service", "template_key", "slow", "host"]
+
+    def cells(keys: list[str], frame: pd.DataFrame) -> pd.DataFrame:
+        per = frame.groupby(keys, sort=False).agg(f=("flagged", "sum"), u=("unflagged", "sum"),
+                                                  hist_unflagged=("hist_unflagged", "first"), share=("share", "first"))
+        per = per.reset_index()
+        ids = per["span_id"].to_numpy()
+        per["lam"] = (per["hist_unflagged"] / span * length[ids] * per["share"]
+                      * density.reindex(ids).fillna(1.0).to_numpy())
+        return per
+
+    # each host's part of the span (an episode often sits on one host), and all hosts together
+    # (an outage's callers spread over every host of a service)
+    judged = [(by_host, cells(by_host, s)), (by_host[:-1], cells(by_host[:-1], s.assign(share=1.0)))]
+    per = judged[0][1]
     with_flags = per["f"] > 0
     rho = estimate_missed_share(per.loc[with_flags, "u"].to_numpy(), per.loc[with_flags, "f"].to_numpy(),
                                 per.loc[with_flags, "lam"].to_numpy())
-    cand = per[with_flags & (per["u"] > 0)]
-    if cand.empty:
-        return []
-    p = lost_flag_probability(cand["u"].to_numpy(), cand["f"].to_numpy(), cand["lam"].to_numpy(), rho)
-    strong = cand[p >= threshold].assign(p=p[p >= threshold])
-    if strong.empty:
-        return []
-    # one verdict row per bucket of the span where the group has unflagged lines
-    strong = strong.rename(columns={"f": "span_f", "u": "span_u", "lam": "span_lam"})
-    lines = s[s["unflagged"] > 0][[*keys, "bucket"]].merge(strong[[*keys, "p", "span_f", "span_u", "span_lam"]], on=keys)
-    minutes = (length[lines["span_id"].to_numpy()] * BUCKET_MINUTES).astype(int)
-    return [(r.service, r.template_key, r.host, r.bucket, r.slow, "missed_anomaly", float(r.p),
-             f"{int(r.span_f)} of {int(r.span_f + r.span_u)} {_lines(r.slow)} of \"{shorten(r.template_key)}\" ({r.service or '-'}) on "
-             f"{r.host or 'an unnamed host'} during a {m}-minute episode are flagged anomalous, where {r.span_lam:.2f} "
-             f"unflagged lines are normal: this line looks like part of that episode")
-            for r, m in zip(lines.itertuples(index=False), minutes)]
+    rows: list[tuple] = []
+    for keys, per in judged:
+        cand = per[(per["f"] >= MIN_EPISODE_FLAGS) & (per["u"] > 0)]
+        if cand.empty:
+            continue
+        p = lost_flag_probability(cand["u"].to_numpy(), cand["f"].to_numpy(), cand["lam"].to_numpy(), rho)
+        strong = cand[p >= threshold].assign(p=p[p >= threshold])
+        if strong.empty:
+            continue
+        # one verdict row per host and bucket of the span where the group has unflagged lines
+        strong = strong.rename(columns={"f": "span_f", "u": "span_u", "lam": "span_lam"})
+        lines = s[s["unflagged"] > 0][[*by_host, "bucket"]].merge(
+            strong[[*keys, "p", "span_f", "span_u", "span_lam"]], on=keys)
+        minutes = (length[lines["span_id"].to_numpy()] * BUCKET_MINUTES).astype(int)
+        where = (lambda r: f"on {r.host or 'an unnamed host'}") if "host" in keys else (lambda r: "on all its hosts")
+        rows += [(r.service, r.template_key, r.host, r.bucket, r.slow, "missed_anomaly", float(r.p),
+                  f"{int(r.span_f)} of {int(r.span_f + r.span_u)} {_lines(r.slow)} of \"{shorten(r.template_key)}\" "
+                  f"({r.service or '-'}) {where(r)} during a {m}-minute episode are flagged anomalous, where "
+                  f"{r.span_lam:.2f} unflagged lines are normal: this line looks like part of that episode")
+                 for r, m in zip(lines.itertuples(index=False), minutes)]
+    return rows
 
 
 def _lines(slow: bool) -> str:

@@ -88,9 +88,46 @@ def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
                              share=0.5)
     span_rows = _span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
     assert [(r[2], r[3], r[5]) for r in span_rows] == [("h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly")]
-    assert "24 of 25 lines" in span_rows[0][7] and "70-minute episode" in span_rows[0][7]
+    assert "24 of 25 lines" in span_rows[0][7] and "60-minute episode" in span_rows[0][7]
     # the same outage without the lost line: nothing to find
     rows[6] = ("pay", tpl, "h1", T0 + pd.Timedelta(minutes=30), 2, 0)
     assert anomaly_verdicts(_groups(rows), base, HOSTS).empty
     # a busy template (its background explains the unflagged line): no span verdict
     assert _span_verdicts(g.assign(hist_unflagged=60000), 2000.0, 120000 / 2000, 0.9) == []
+
+
+def test_an_outage_spread_over_hosts_is_judged_on_all_of_them():
+    # a 30-minute outage seen by twelve callers, one flagged retry each; three other callers' retries
+    # lost their flags. No host has an episode of its own; all of them together do.
+    tpl = "Upstream <*> unavailable"
+    hosts = pd.DataFrame([("gw", f"gw{i}", 1 / 15) for i in range(15)], columns=["service", "host", "share"])
+    rows = [("gw", tpl, f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i // 2)), 1, 0) for i in range(12)]
+    rows += [("gw", tpl, f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i - 11)), 0, 1) for i in (12, 13, 14)]
+    rows += [("gw", "Request ok <*>", "gw0", T0 + pd.Timedelta(minutes=5 * b), 0, 200) for b in range(6)]
+    g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True),
+                             hist_unflagged=[20] * 15 + [400000] * 6, share=1 / 15)
+    span_rows = _span_verdicts(g, 2000.0, 400020 / 2000, 0.9)
+    assert sorted((r[2], r[3]) for r in span_rows) == [
+        (f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i - 11))) for i in (12, 13, 14)]
+    assert all("on all its hosts" in r[7] and "12 of 15 lines" in r[7] for r in span_rows)
+    v = anomaly_verdicts(_groups(rows), _baseline([("gw", tpl, 0, 20), ("gw", "Request ok <*>", 0, 400000)]), hosts)
+    assert sorted(v.loc[v["kind"] == "missed_anomaly", "host"]) == ["gw12", "gw13", "gw14"]
+
+
+def test_slow_lines_are_judged_apart_from_the_ordinary_ones():
+    # a latency episode: the template's slow lines are flagged, one slow line lost its flag; the
+    # same template's ordinary lines in those minutes are as many as always and are left alone
+    tpl = "Slow response from <*>: <*>"
+    rows = [("pay", tpl, "h1", T0 + pd.Timedelta(minutes=5 * b), True, 12, 1 if b == 2 else 0) for b in range(4)]
+    rows += [("pay", tpl, "h1", T0 + pd.Timedelta(minutes=5 * b), False, 0, 6) for b in range(4)]
+    groups = pd.DataFrame(rows, columns=["service", "template_key", "host", "bucket", "slow", "flagged", "unflagged"])
+    base = pd.DataFrame([("pay", tpl, False, 0, 9950), ("pay", tpl, True, 0, 50)],
+                        columns=["service", "template_key", "slow", "flagged", "unflagged"]).assign(span_buckets=2000.0)
+    v = anomaly_verdicts(groups, base, HOSTS)
+    assert v[["bucket", "slow", "kind"]].values.tolist() == [[T0 + pd.Timedelta(minutes=10), True, "missed_anomaly"]]
+    assert "slow lines" in v["reason"].iloc[0]
+    # counted together, the slow lines' flags drown in the template's ordinary traffic
+    together = groups.groupby(["service", "template_key", "host", "bucket"], as_index=False)[["flagged", "unflagged"]].sum()
+    base_together = base.groupby(["service", "template_key"], as_index=False)[["flagged", "unflagged"]].sum().assign(
+        span_buckets=2000.0)
+    assert anomaly_verdicts(together, base_together, HOSTS).empty
