@@ -54,8 +54,9 @@ def mark_slow(hist: pd.DataFrame, new: pd.DataFrame, slow: bool = True) -> None:
         d["slow"] = slow & (d["duration_ms"].to_numpy() > limit)
 
 
-def frames(hist: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The window stats of the new logs, the history's baseline and host shares (as the SQL)."""
+def frames(hist: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The window stats of the new logs, the history's baseline and host shares, the new logs'
+    counts per template (as the SQL)."""
     keys = ["service", "template_key", "host", "bucket", "slow"]
     g = new.groupby(keys, sort=False)["is_anomaly"].agg(flagged="sum", unflagged=lambda s: int((~s).sum()))
     g = g.reset_index()
@@ -71,7 +72,9 @@ def frames(hist: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     base["span_buckets"] = span
     cnt = hist.groupby(["service", "host"]).size()
     shares = (cnt / cnt.groupby(level=0).transform("sum")).rename("share").reset_index()
-    return g, base, shares
+    recent = new.groupby(["service", "template_key"])["is_anomaly"].agg(
+        flagged="sum", unflagged=lambda s: int((~s).sum())).reset_index()
+    return g, base, shares, recent
 
 
 def score(new: pd.DataFrame, cleared: np.ndarray, verdicts: pd.DataFrame) -> dict:
@@ -113,10 +116,10 @@ def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
             rng = np.random.default_rng([seed, int(rate * 1000)])
             cleared = rng.choice(flagged, int(round(rate * len(flagged))), replace=False) if rate else np.array([], int)
             new.loc[cleared, "is_anomaly"] = False
-            g, base, shares = frames(hist, new)
+            g, base, shares, recent = frames(hist, new)
             for threshold in thresholds:
                 t = time.perf_counter()
-                verdicts = episodes.anomaly_verdicts(g, base, shares, threshold=threshold)
+                verdicts = episodes.anomaly_verdicts(g, base, shares, recent=recent, threshold=threshold)
                 rows.append({"seed": seed, "rate": rate, "threshold": threshold, **score(new, cleared, verdicts),
                              "secs": round(time.perf_counter() - t, 2)})
                 if verbose:

@@ -36,8 +36,9 @@ the 95th percentile of its template's unflagged lines in the history (``duration
 slow lines in an episode, and its ordinary lines do not dilute them.
 
 Alert templates. Some templates are anomalies by nature (hardware alerts): (almost) every line
-of them in the history is flagged. :func:`alert_template_probability` weighs "alert template"
-against "mixed template" from the history's counts; an unflagged line of an alert template is a
+of them is flagged. :func:`alert_template_probability` weighs "alert template" against "mixed
+template" from the history's counts, and for a template the history barely knows (fewer than
+``NEW_TEMPLATE_LINES`` lines) from its lines since as well; an unflagged line of an alert template is a
 lost flag. That verdict is template-wide (host ``*``, bucket ``-infinity``); a line gets the
 stronger of its episode and template verdicts.
 
@@ -66,6 +67,7 @@ MAX_LOST = 200           # C is summed up to this many lines per window
 ALERT_LOSS_B = 9.0       # alert templates lose a flag with r ~ Beta(1, 9) (mean 10 %)
 MIXED_MAX = 0.95         # mixed templates flag at most 95 % of their lines
 MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lines
+NEW_TEMPLATE_LINES = 20  # a template with fewer history lines is judged with its recent lines too
 RHO_RANGE = (0.02, 0.5)  # the span estimate of rho is kept within this range
 MIN_EPISODE_FLAGS = 2    # a span verdict needs this many flagged lines of the group (one line is no episode)
 
@@ -135,20 +137,38 @@ def alert_template_probability(flagged: np.ndarray, unflagged: np.ndarray, itera
     return out
 
 
-def _alert_template_verdicts(baseline: pd.DataFrame, threshold: float) -> list[tuple]:
-    """Template-wide missed-anomaly verdicts: an unflagged line of an alert template lost its flag."""
-    if baseline.empty:
-        return []
-    # the history the model was trained on: what the source's alert templates look like (slow or not)
-    baseline = baseline.groupby(["service", "template_key"], as_index=False, sort=False)[["flagged", "unflagged"]].sum()
-    flagged = baseline["flagged"].to_numpy(dtype=np.float64)
-    unflagged = baseline["unflagged"].to_numpy(dtype=np.float64)
-    p = alert_template_probability(flagged, unflagged)
-    keep = (p >= threshold) & (flagged >= MIN_ALERT_LINES)
-    return [(r.service, r.template_key, ALL_HOSTS, ALL_TIME, False, "missed_anomaly", float(conf),
-             f"{int(fl)} of {int(fl + un)} earlier lines of \"{shorten(r.template_key)}\" ({r.service or '-'}) "
-             f"were flagged anomalous: an alert template, so an unflagged line of it looks like a lost flag")
-            for r, conf, fl, un in zip(baseline[keep].itertuples(index=False), p[keep], flagged[keep], unflagged[keep])]
+def _alert_template_verdicts(baseline: pd.DataFrame, threshold: float, recent: pd.DataFrame | None = None) -> list[tuple]:
+    """Template-wide missed-anomaly verdicts: an unflagged line of an alert template lost its flag.
+
+    ``recent``: the same counts among the logs scored since the history (a template new since
+    the history can be an alert template too)."""
+    tpl = ["service", "template_key"]
+    # the history the model was trained on: what the source's alert templates look like (slow lines or not)
+    history = baseline.groupby(tpl, as_index=False, sort=False)[["flagged", "unflagged"]].sum()
+    judged = [(history, "earlier lines")]
+    if recent is not None and len(recent):
+        # a template the history barely knows is judged on its recent lines too (as a second
+        # opinion: the recent lines of a known template would count this batch's lost flags
+        # against it)
+        known = history.set_index(tpl).sum(axis=1)
+        seen = known.reindex(pd.MultiIndex.from_frame(recent[tpl])).fillna(0).to_numpy()
+        young = recent.loc[seen < NEW_TEMPLATE_LINES, [*tpl, "flagged", "unflagged"]]
+        with_recent = pd.concat([history, young]).groupby(tpl, as_index=False, sort=False)[["flagged", "unflagged"]].sum()
+        judged.append((with_recent[with_recent.set_index(tpl).index.isin(pd.MultiIndex.from_frame(young[tpl]))],
+                       "lines so far"))
+    rows: list[tuple] = []
+    for counts, what in judged:
+        if counts.empty:
+            continue
+        flagged = counts["flagged"].to_numpy(dtype=np.float64)
+        unflagged = counts["unflagged"].to_numpy(dtype=np.float64)
+        p = alert_template_probability(flagged, unflagged)
+        keep = (p >= threshold) & (flagged >= MIN_ALERT_LINES)
+        rows += [(r.service, r.template_key, ALL_HOSTS, ALL_TIME, False, "missed_anomaly", float(conf),
+                  f"{int(fl)} of {int(fl + un)} {what} of \"{shorten(r.template_key)}\" ({r.service or '-'}) "
+                  f"were flagged anomalous: an alert template, so an unflagged line of it looks like a lost flag")
+                 for r, conf, fl, un in zip(counts[keep].itertuples(index=False), p[keep], flagged[keep], unflagged[keep])]
+    return rows
 
 
 def stored_bucket(bucket: pd.Timestamp) -> str:
@@ -250,15 +270,16 @@ def _strongest(rows: list[tuple]) -> pd.DataFrame:
 
 
 def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: pd.DataFrame, *,
-                     rho: float = MISSED_PRIOR, threshold: float = THRESHOLD,
+                     recent: pd.DataFrame | None = None, rho: float = MISSED_PRIOR, threshold: float = THRESHOLD,
                      min_history: int = MIN_HISTORY) -> pd.DataFrame:
     """Verdicts per (service, template_key, host, bucket).
 
     ``groups``: service, template_key, host, bucket, flagged, unflagged (the scored logs);
     ``baseline``: service, template_key, flagged, unflagged, span_buckets (the history);
-    ``host_shares``: service, host, share (the history).
+    ``host_shares``: service, host, share (the history);
+    ``recent``: service, template_key, flagged, unflagged (the logs scored since the history).
     """
-    rows = _alert_template_verdicts(baseline, threshold)
+    rows = _alert_template_verdicts(baseline, threshold, recent)
     if groups.empty:
         return _strongest(rows)
     g = groups.copy()

@@ -81,7 +81,9 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
         frame["slow"] = frame["slow"].eq("t")  # CSV booleans
     hosts = frames.read_frame(conn, db.sql("findings/host_shares"), {"model_version": model.version},
                               dtypes={"service": "str", "host": "str", "share": "float64"})
-    verdicts = episodes.anomaly_verdicts(groups, baseline, hosts)
+    recent = frames.read_frame(conn, db.sql("findings/recent_template_flags"), {"model_version": model.version},
+                               dtypes={"service": "str", "template_key": "str", "flagged": "int64", "unflagged": "int64"})
+    verdicts = episodes.anomaly_verdicts(groups, baseline, hosts, recent=recent)
     verdicts = verdicts[verdicts["confidence"] >= min_confidence]
     conn.execute(db.sql("findings/delete_anomaly_verdicts"), {"model_version": model.version})
     if len(verdicts):

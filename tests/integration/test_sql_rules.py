@@ -126,6 +126,9 @@ def test_slow_lines_are_counted_and_judged_apart(fresh_db):
         assert sorted(r[:5] for r in base) == [("api", "took <*>", False, 0, 23), ("api", "took <*>", True, 0, 2)]
         groups = conn.execute(db.sql("findings/anomaly_window_stats"), {"model_version": "m1"}).fetchall()
         assert sorted((slow, f, u) for *_, slow, f, u in groups) == [(False, 0, 1), (True, 1, 1)]
+        # the lines since the history, per template (what a template new since then is judged on)
+        recent = conn.execute(db.sql("findings/recent_template_flags"), {"model_version": "m1"}).fetchall()
+        assert recent == [("api", "took <*>", 1, 2)]
         conn.execute("""INSERT INTO logintel.anomaly_verdicts (model_version, service, template_key, host, bucket, slow,
                             kind, confidence, reason)
                         VALUES ('m1', 'api', 'took <*>', '', '2026-01-05 10:00:00+00', true, 'missed_anomaly', 0.95, 't')""")

@@ -69,6 +69,12 @@ def test_an_unflagged_line_of_an_alert_template_is_a_missed_anomaly_anywhere():
     # a fifth of its history unflagged: as likely a template flagged in episodes only
     base.loc[0, ["flagged", "unflagged"]] = (96, 24)
     assert anomaly_verdicts(_groups([]), base, HOSTS).empty
+    # a template new since the history: its recent lines are all it has; a mixed one stays mixed
+    recent = pd.DataFrame([("node", "ECC error on <*>", 60, 1), ("node", "Retrying <*>", 40, 0)],
+                          columns=["service", "template_key", "flagged", "unflagged"])
+    v = anomaly_verdicts(_groups([]), base, HOSTS, recent=recent)
+    assert v["template_key"].tolist() == ["ECC error on <*>"] and "60 of 61 lines so far" in v["reason"].iloc[0]
+    assert anomaly_verdicts(_groups([]), base, HOSTS).empty  # without the recent counts: nothing
 
 
 def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
