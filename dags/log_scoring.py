@@ -28,6 +28,11 @@ Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
    (confidence ≥ LOGINTEL_ALERT_CONFIDENCE) through the Airflow connection `logintel_alerts`
    (smtp: e-mail; http: a JSON webhook, e.g. Slack); a group is sent once, nothing is sent when
    nothing is new, and a failing notifier is recorded in `logintel.alerts`, never a failed task.
+5. **coverage** (runs even when scoring failed): per service, the share of the logs stored
+   before the run that the champion has scored, the oldest one still unscored and the run's
+   scoring lag go to `logintel.coverage_snapshots`; the GX suite `scoring_coverage` checks them
+   (≥ LOGINTEL_MIN_COVERAGE scored, none waiting over LOGINTEL_MAX_UNSCORED_HOURS) and the task
+   fails when it fails, so a stalled pipeline is a failed, recorded validation.
 
 Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
 **confidence** (minimum confidence of a level finding).
@@ -99,6 +104,12 @@ def log_scoring():
 
         return tasks.send_alerts(run)
 
+    @task(trigger_rule="all_done")
+    def coverage() -> dict:
+        from logintel.airflow import tasks
+
+        return tasks.check_coverage(get_current_context()["run_id"])
+
     @task
     def report() -> str:
         from logintel.airflow import tasks
@@ -111,6 +122,7 @@ def log_scoring():
     publish_predictions(finished)
     found = findings(run)
     finished >> found >> [report(), alert(run)]
+    finished >> coverage()
     publish_findings(found)
 
 

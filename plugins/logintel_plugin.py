@@ -228,6 +228,17 @@ def create_app():
         data = findings(None, 1, 0, model_version)
         return {k: data[k] for k in ("model_version", "by_kind", "total")}
 
+    def scoring_coverage() -> list[dict]:
+        from logintel import coverage
+
+        with session() as conn:
+            rows = coverage.latest(conn)
+        return [{**r, "taken_at": r["taken_at"].isoformat()} for r in rows]
+
+    @app.get("/api/coverage", summary="Scoring coverage per service after the latest scoring run")
+    def api_coverage() -> dict:
+        return {"services": scoring_coverage(), "min_coverage": get_settings().min_coverage}
+
     @app.get("/api/findings", summary="Findings, most confident first")
     def api_findings(kind: str | None = Query(None, description="one of " + ", ".join(KINDS)),
                      limit: int = Query(100, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=BIGINT_MAX),
@@ -379,7 +390,8 @@ def create_app():
                     statuses=GROUP_STATUSES, page=page_no, pages=max(1, -(-found["total"] // GROUPS_PER_PAGE)),
                     query=query, kinds=KINDS, has_report=report_path().is_file(),
                     has_data_docs=(data_docs_root() / "index.html").is_file(), csrf=csrf_token(request),
-                    can_edit=may_edit(user), database=mask_url(database()), selected_model=model_version or "champion")
+                    can_edit=may_edit(user), database=mask_url(database()), selected_model=model_version or "champion",
+                    coverage=scoring_coverage(), min_coverage=get_settings().min_coverage)
 
     @app.get("/groups/{group_id}", response_class=HTMLResponse, summary="A finding group's page: its lines, triage")
     def group_page(group_id: str, request: Request, limit: int = Query(200, ge=1, le=MAX_LIMIT),

@@ -26,7 +26,7 @@ console = Console(stderr=True)
 out = Console()
 
 # Exit codes of expected errors (documented in the README); 1 is an unexpected error.
-EXIT_USAGE, EXIT_DATABASE, EXIT_MODEL, EXIT_INPUT, EXIT_SETTINGS = 2, 3, 4, 5, 6
+EXIT_USAGE, EXIT_DATABASE, EXIT_MODEL, EXIT_INPUT, EXIT_SETTINGS, EXIT_CHECK = 2, 3, 4, 5, 6, 7
 _state = {"debug": False, "migrated": set()}
 
 
@@ -168,6 +168,35 @@ def score(partitions: Optional[int] = typer.Option(None, min=1, help="Default: L
 
     _print_json(scoring.score_all(_url(), run_key=_run_key(run_key), partitions=partitions or get_settings().partitions,
                                   chunk_size=chunk_size))
+
+
+@app.command("coverage")
+def coverage_cmd(check: bool = typer.Option(False, "--check", help="Also run the GX coverage suite; exit 1 when "
+                                                                     "it fails."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """Scoring coverage per service after the latest scoring run: share scored by the champion,
+    the oldest unscored log's age, the run's scoring lag."""
+    from . import coverage, db
+
+    url = _url()
+    with db.connect(url) as conn:
+        rows = coverage.latest(conn)
+    if not rows:
+        console.print("no coverage yet: run `logintel score` first")
+        return
+    if check:
+        from .quality.run import validate_coverage
+
+        run = validate_coverage(url, _run_key(None))
+        if not run.success:
+            _print_json(run.summary())
+            raise typer.Exit(EXIT_CHECK)
+    if as_json:
+        _print_json(rows)
+        return
+    from .report.summary import coverage_table
+
+    Console(width=max(110, Console().width)).print(coverage_table(rows))  # stdout, like summary
 
 
 @app.command()

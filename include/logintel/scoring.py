@@ -180,7 +180,11 @@ def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size
     """Plan, score every partition in this process, and finish the run (the CLI's path)."""
     run = start_run(url, run_key)
     parts = plan_partitions(url, run, partitions)
+    from .coverage import take_snapshot
+
     results = [score_partition(url, run, p["lo"], p["hi"], chunk_size) for p in parts]
     finish_run(url, run)
+    cover = take_snapshot(url, run.run_id)
     return {"run_id": run.run_id, "model_version": run.model.version, "partitions": len(parts),
-            "scored": sum(r.scored for r in results)}
+            "scored": sum(r.scored for r in results),
+            "coverage": {r["service"]: round(float(r["coverage"]), 4) for r in cover}}

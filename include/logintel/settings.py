@@ -279,6 +279,8 @@ class Settings:
     stale_run_minutes: int = 60  # a running scoring run without progress this long is marked failed
     alert_connection_id: str = "logintel_alerts"  # Airflow connection of the alert digest (smtp or http)
     alert_confidence: float = 0.9  # new open groups at least this confident are alerted
+    min_coverage: float = 0.99  # after a scoring run, this share of each service's logs is scored
+    max_unscored_hours: float = 12.0  # after a scoring run, no scorable log has waited longer
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
     ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
     debug: bool = False  # the CLI shows tracebacks of expected errors
@@ -311,6 +313,8 @@ _RANGES: dict[str, tuple[str, float | None, float | None]] = {
     "partitions": ("LOGINTEL_PARTITIONS", 1, 64),
     "confidence": ("LOGINTEL_CONFIDENCE", 0.5, 1.0),
     "alert_confidence": ("LOGINTEL_ALERT_CONFIDENCE", 0.0, 1.0),
+    "min_coverage": ("LOGINTEL_MIN_COVERAGE", 0.0, 1.0),
+    "max_unscored_hours": ("LOGINTEL_MAX_UNSCORED_HOURS", 0.0, None),
     "stale_run_minutes": ("LOGINTEL_STALE_RUN_MINUTES", 1, None),
     "quarantine_max_bytes": ("LOGINTEL_QUARANTINE_MAX_BYTES", 1, None),
     "future_tolerance_minutes": ("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 0, None),
@@ -328,6 +332,7 @@ VARIABLES = (
     "LOGINTEL_PLUGIN_AUTH", "LOGINTEL_ASSET_BASE", "LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT",
     "LOGINTEL_REPORTS_DIR", "LOGINTEL_LANDING_DIR", "LOGINTEL_DEBUG",
     "LOGINTEL_STALE_RUN_MINUTES", "LOGINTEL_QUARANTINE_MAX_BYTES", "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
+    "LOGINTEL_MIN_COVERAGE", "LOGINTEL_MAX_UNSCORED_HOURS",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir"})
@@ -364,6 +369,8 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         quarantine_max_bytes=value("LOGINTEL_QUARANTINE_MAX_BYTES", parse_int, 64 << 20),
         alert_connection_id=value("LOGINTEL_ALERT_CONN_ID", _text, "logintel_alerts"),
         alert_confidence=value("LOGINTEL_ALERT_CONFIDENCE", parse_float, 0.9),
+        min_coverage=value("LOGINTEL_MIN_COVERAGE", parse_float, 0.99),
+        max_unscored_hours=value("LOGINTEL_MAX_UNSCORED_HOURS", parse_float, 12.0),
         alert_to=value("LOGINTEL_ALERT_TO", _text, None),
         ui_url=value("LOGINTEL_UI_URL", _text, "http://localhost:8080/plugin/logintel"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),

@@ -58,7 +58,7 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
     first = _counts(fresh_db)
     assert first["logs"] == n
     assert first["quarantine"] == 2
-    assert first["dq_runs"] == 2  # the quality suite and the findings suite
+    assert first["dq_runs"] == 3  # the quality suite, the findings suite and the coverage suite
     assert first["champions"] == 1
     assert first["predictions"] == n
     assert first["injected"] > 0
@@ -67,6 +67,10 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
         tp = conn.execute("""SELECT count(*) FROM logintel.dq_findings f
                              JOIN logintel.injected_issues i USING (log_id)""").fetchone()[0]
         docs = conn.execute("SELECT data_docs_path FROM logintel.dq_runs LIMIT 1").fetchone()[0]
+        covered = conn.execute("""SELECT d.success, sum(c.logs), sum(c.scored) FROM logintel.dq_runs d
+                                  CROSS JOIN logintel.coverage_snapshots c
+                                  WHERE d.suite = 'scoring_coverage' GROUP BY 1""").fetchall()
+    assert covered == [(True, n, n)]  # the scoring run covered every log, and the coverage suite says so
     assert tp > 0, "findings must hit injected issues"
     assert docs and docs.endswith("index.html")
     assert (tmp_path / "reports" / "logintel_report.html").exists()

@@ -418,3 +418,21 @@ def test_the_filter_form_as_a_browser_sends_it(client):
     assert r.status_code == 200 and "5 groups." in r.text
     assert client.get("/logintel/api/groups", params=empty).json()["total"] == 5
     assert client.get("/logintel/", params={**empty, "since": "not a time"}).status_code == 422
+
+
+def test_scoring_coverage_is_shown_and_served(client, seeded):
+    from logintel import coverage, db
+
+    url = seeded["url"]
+    with db.transaction(url) as conn:
+        run_id = conn.execute("INSERT INTO logintel.scoring_runs (run_key, model_version) VALUES ('cov', 'v1') "
+                              "RETURNING id").fetchone()[0]
+    rows = coverage.take_snapshot(url, run_id)
+    assert rows and sum(r["logs"] for r in rows) > 0
+    body = client.get("/logintel/api/coverage").json()
+    assert body["min_coverage"] == 0.99
+    assert [(s["service"], s["scored"], s["logs"]) for s in body["services"]] == [
+        (r["service"], r["scored"], r["logs"]) for r in rows]
+    page = client.get("/logintel/").text
+    assert f"Scoring coverage after run {run_id}" in page
+    assert f"{100 * rows[0]['coverage']:.1f} %" in page

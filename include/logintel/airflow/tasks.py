@@ -120,6 +120,20 @@ def finish_scoring(run: dict, partitions: int) -> dict:
             "partitions": int(partitions)}
 
 
+def check_coverage(run_key: str) -> dict:
+    """The coverage of this DAG run's scoring run, checked by the GX coverage suite (fails the
+    task when it fails; runs even when scoring failed, so a stall is recorded)."""
+    from .. import coverage
+
+    url = database_url()
+    run_id = coverage.run_id_of(url, run_key)
+    if run_id is None:
+        skip_unless_changed(0, "no scoring run was started")
+    result = coverage.check(url, run_id, run_key)
+    log.info("scoring coverage: %s", [(r["service"], r["coverage"]) for r in result["services"]])
+    return result
+
+
 def record_findings(run: dict, confidence: float) -> dict:
     from .. import findings, scoring
 

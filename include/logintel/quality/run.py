@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from .. import db
 from ..settings import get_settings
 from . import context as gxctx
-from .suites import FINDINGS_SUITE, LOGS_SUITE, findings_suite, logs_quality_suite
+from .suites import COVERAGE_SUITE, FINDINGS_SUITE, LOGS_SUITE, coverage_suite, findings_suite, logs_quality_suite
 
 
 @dataclass
@@ -131,4 +131,23 @@ def validate_findings(url: str, run_key: str) -> SuiteRun:
     return run
 
 
-__all__ = ["SuiteRun", "validate_batches", "validate_new_batches", "validate_findings", "pending_batches"]
+def validate_coverage(url: str, run_key: str) -> SuiteRun:
+    """Validate the latest coverage snapshot (coverage.py) with the coverage suite."""
+    import great_expectations as gx
+
+    settings = get_settings()
+    with gxctx.gx_lock():
+        context = gxctx.get_context(url)
+        asset = gxctx.table_asset(context, "scoring_coverage", "v_coverage_latest")
+        batch_def = gxctx.whole_batch(asset)
+        suite = coverage_suite(gx, settings.min_coverage, settings.max_unscored_hours)
+        result = _run_checkpoint(context, COVERAGE_SUITE, batch_def, suite, None)
+        docs = gxctx.data_docs_index(context)
+    success, stats, failed, _, _ = _collect(result, None)
+    run = SuiteRun(COVERAGE_SUITE, run_key, success, stats, failed, data_docs=docs)
+    _record(url, run, "latest scoring run")
+    return run
+
+
+__all__ = ["SuiteRun", "validate_batches", "validate_new_batches", "validate_findings", "validate_coverage",
+           "pending_batches"]

@@ -5,6 +5,7 @@ from ..levels import LEVELS
 
 LOGS_SUITE = "logs_quality"
 FINDINGS_SUITE = "prediction_findings"
+COVERAGE_SUITE = "scoring_coverage"
 MAX_MESSAGE_LENGTH = 10_000
 
 
@@ -39,4 +40,17 @@ def findings_suite(gx):
         column="level_issue", description="the recorded level agrees with its call site's learned level"))
     suite.add_expectation(E.ExpectColumnValuesToBeNull(
         column="anomaly_issue", description="the recorded anomaly flag agrees with its template's history and episode"))
+    return suite
+
+
+def coverage_suite(gx, min_coverage: float, max_unscored_hours: float):
+    """After a scoring run, (almost) every log that had arrived is scored, and none waits long."""
+    E = gx.expectations
+    suite = gx.ExpectationSuite(name=COVERAGE_SUITE)
+    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
+        column="coverage", min_value=min_coverage, max_value=1.0,
+        description=f"at least {min_coverage:.0%} of each service's logs are scored by the champion"))
+    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
+        column="oldest_unscored_age_s", min_value=0, max_value=max_unscored_hours * 3600,
+        description=f"no scorable log has waited more than {max_unscored_hours:g} hours to be scored"))
     return suite

@@ -92,6 +92,9 @@ def collect(url: str) -> dict:
             # what a person would fix first: findings grouped by call site / episode
             "groups": query_groups(conn, model_version=version, limit=TOP_GROUPS),
             "dq_runs": db.query(conn, "report/dq_runs", {"limit": DQ_RUNS}),
+            # is everything that arrived scored, and how long did it wait: per service now, per run over time
+            "coverage": db.query(conn, "coverage/latest"),
+            "coverage_history": db.query(conn, "coverage/history", {"limit": DQ_RUNS}),
             "injected": bool(db.query_one(conn, "report/injected_exists")["injected"]),
         }
     data["detection"] = _detection(url) if data["injected"] else None

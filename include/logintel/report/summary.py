@@ -9,6 +9,7 @@ TOP_GROUPS = 10
 
 
 def collect(url: str) -> dict:
+    from .. import coverage
     from ..evaluate import detection_scores, new_log_findings
     from ..findings import query_groups
 
@@ -19,6 +20,7 @@ def collect(url: str) -> dict:
         by_kind = {r["kind"]: r["n"] for r in db.query(conn, "summary/findings_by_kind")}
         dq = db.query(conn, "summary/latest_dq_runs")
         top_groups = query_groups(conn, model_version=overview["version"], status="open", limit=TOP_GROUPS)
+        cover = coverage.latest(conn)
     docs = next((r["data_docs_path"] for r in dq if r["data_docs_path"]), None)
     return {
         "logs_stored": overview["logs"],
@@ -33,10 +35,34 @@ def collect(url: str) -> dict:
         "top_groups": [{k: g[k] for k in ("group_id", "kind", "service", "template_key", "recorded_value",
                                           "suggested_value", "findings", "confidence")} for g in top_groups],
         "open_groups": int(top_groups[0]["total_groups"]) if top_groups else 0,
+        "coverage": [{k: (r[k].isoformat() if k == "taken_at" else r[k])
+                      for k in ("service", "model_version", "scoring_run_id", "taken_at", "logs", "scored",
+                                "unscorable", "coverage", "oldest_unscored_age_s", "lag_seconds")} for r in cover],
         "data_docs": docs,
         "report": str(settings.reports_dir / REPORT_FILE),
         "airflow_view": settings.ui_url,
     }
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def coverage_table(rows: list[dict]):
+    """The latest scoring run's coverage per service, as a rich table."""
+    from rich.table import Table
+
+    table = Table(title=f"scoring coverage after run {rows[0]['scoring_run_id']} (model {rows[0]['model_version']})"
+                  if rows else "scoring coverage")
+    for col in ("service", "logs", "scored", "coverage", "oldest unscored waits", "scoring lag", "unscorable"):
+        table.add_column(col, justify="left" if col == "service" else "right")
+    for r in rows:
+        table.add_row(r["service"] or "-", f"{r['logs']:,}", f"{r['scored']:,}", f"{float(r['coverage']):.2%}",
+                      _duration(r["oldest_unscored_age_s"]), _duration(r["lag_seconds"]), f"{r['unscorable']:,}")
+    return table
 
 
 def render(data: dict, console) -> None:
@@ -93,6 +119,8 @@ def render(data: dict, console) -> None:
                 f"{g['recorded_value']} → {g['suggested_value']}", f"{g['findings']:,}",
                 f"{float(g['confidence']):.3f}")))
         console.print(groups)
+    if data.get("coverage"):
+        console.print(coverage_table(data["coverage"]))
     console.print(f"Data Docs: {data['data_docs']}")
     console.print(f"HTML report: {data['report']}")
     console.print(f"Airflow view (after `make airflow`; triage there or with `logintel triage`): {data['airflow_view']}")

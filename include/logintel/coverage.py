@@ -1,0 +1,52 @@
+"""Scoring coverage: how much of what arrived the champion has scored, the oldest log still
+waiting, and each run's scoring lag; taken after every scoring run (``sql/coverage/``) and
+checked by the GX coverage suite (``quality.run.validate_coverage``), so a stalled pipeline is a
+failed validation in ``dq_runs`` and Data Docs, not a silence."""
+from __future__ import annotations
+
+from . import db
+
+__all__ = ["CoverageError", "take_snapshot", "check", "latest", "history", "run_id_of"]
+
+
+class CoverageError(RuntimeError):
+    """The coverage suite failed: too few logs scored, or one has waited too long."""
+
+
+def take_snapshot(url: str, run_id: int) -> list[dict]:
+    """Record the coverage of scoring run `run_id` (again: replaced) and return it per service."""
+    with db.transaction(url) as conn:
+        conn.execute(db.sql("coverage/snapshot"), {"run_id": int(run_id)})
+    with db.connect(url) as conn:
+        return latest(conn)
+
+
+def check(url: str, run_id: int, run_key: str) -> dict:
+    """Snapshot, then the coverage suite; raises CoverageError (after recording the run in
+    dq_runs) when it fails."""
+    from .quality.run import validate_coverage
+
+    rows = take_snapshot(url, run_id)
+    run = validate_coverage(url, run_key)
+    result = {"success": run.success, "services": rows, "data_docs": run.data_docs}
+    if not run.success:
+        low = [f"{r['service'] or '-'} {r['coverage']:.1%}" for r in rows]
+        raise CoverageError(f"scoring coverage check failed ({', '.join(low)}; see dq_runs suite "
+                            f"{run.suite} and Data Docs)")
+    return result
+
+
+def run_id_of(url: str, run_key: str) -> int | None:
+    with db.connect(url) as conn:
+        row = db.query_one(conn, "coverage/run_id", {"run_key": run_key})
+    return int(row["id"]) if row else None
+
+
+def latest(conn) -> list[dict]:
+    """The latest run's coverage per service (empty before the first scoring run)."""
+    return db.query(conn, "coverage/latest")
+
+
+def history(conn, limit: int = 20) -> list[dict]:
+    """Coverage and scoring lag per run, newest first."""
+    return db.query(conn, "coverage/history", {"limit": int(limit)})
