@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import db, registry
 from .registry import ModelRef
-from .settings import get_settings
+from .settings import get_settings, mask_url
 
 log = logging.getLogger(__name__)
 FINDINGS_LOCK = 741_2004
@@ -123,6 +123,8 @@ def record_findings(url: str, run_key: str = "manual", min_confidence: float | N
                                             {"model_version": model.version}).fetchall())
         finally:
             lock_conn.execute("SELECT pg_advisory_unlock(%s)", (FINDINGS_LOCK,))
+    log.info("findings run %s of model %s on %s: %d verdicts, %d new findings", run_key, model.version,
+             mask_url(url), n_verdicts, new)
     return FindingsResult(run_key, model.version, n_verdicts, new, by_kind, run.data_docs, run.success)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +17,10 @@ import psycopg
 
 from . import db
 from .hashing import file_sha256
+from .settings import mask_url
 from .sources import Record, iter_records
+
+log = logging.getLogger(__name__)
 
 LANDING_PATTERNS = ("*.jsonl", "*.json", "*.csv", "*.log", "*.txt", "*.gz")
 # Occurrence counters are reset at fixed points so memory stays flat; the reset points
@@ -163,6 +167,9 @@ def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, f
         with db.connect(url, autocommit=True) as conn:
             # Autovacuum lags bulk loads; the next steps plan their joins on these statistics.
             conn.execute("ANALYZE logintel.logs")
+    log.info("ingest batch %s into %s: read %d = loaded %d + duplicates %d + quarantined %d (%d files skipped)",
+             result.batch_id, mask_url(url), result.read, result.loaded, result.duplicates, result.quarantined,
+             len(result.skipped_files))
     return result
 
 

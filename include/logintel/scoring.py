@@ -15,7 +15,7 @@ import psycopg
 
 from . import db, registry
 from .registry import ModelRef
-from .settings import cpu_threads, get_settings
+from .settings import cpu_threads, get_settings, mask_url
 
 log = logging.getLogger(__name__)
 PRED_COLUMNS = ["log_id", "template_key", "predicted_level", "confidence", "anomaly_score", "predicted_anomaly",
@@ -76,7 +76,10 @@ def finish_run(url: str, run: ScoringRun) -> int:
         # Fresh statistics: the findings queries join millions of new predictions.
         conn.execute("ANALYZE logintel.ml_predictions")
     with db.transaction(url) as conn:
-        return conn.execute(db.sql("scoring/finish_run"), {"run_id": run.run_id}).fetchone()[0]
+        scored = conn.execute(db.sql("scoring/finish_run"), {"run_id": run.run_id}).fetchone()[0]
+    log.info("scoring run %s (%s) on %s done: %d predictions by model %s", run.run_id, run.run_key, mask_url(url),
+             scored, run.model.version)
+    return scored
 
 
 def _rows(frame, preds):

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from . import db, registry
-from .settings import cpu_threads, get_settings
+from .settings import cpu_threads, get_settings, mask_url
 
 log = logging.getLogger(__name__)
 ALGORITHM = "masked-template tfidf+logreg (out-of-group) / gradient-boosted anomaly model"
@@ -73,6 +73,7 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
             status, decision = "champion", f"{known['decision']}; artifact rebuilt (the old one did not load)"
         else:
             status, decision = registry.promote(conn, version, metrics)
+    log.info("model %s trained on %s (%s): %s", version, mask_url(url), status, decision)
     return TrainResult(version, status, decision, metrics, str(path), sha, created=True)
 
 
