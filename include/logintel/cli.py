@@ -199,6 +199,34 @@ def coverage_cmd(check: bool = typer.Option(False, "--check", help="Also run the
     Console(width=max(110, Console().width)).print(coverage_table(rows))  # stdout, like summary
 
 
+@app.command("drift")
+def drift_cmd(check: bool = typer.Option(False, "--check", help="Also run the GX drift suite; exit 7 when it fails."),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Drift per service of the latest scoring run's logs against the model's history: unseen
+    templates, new services, level-mix and message-length PSI, anomaly-flag rate."""
+    from . import db, drift
+
+    url = _url()
+    with db.connect(url) as conn:
+        rows = drift.latest(conn)
+    if not rows:
+        console.print("no drift figures yet: run `logintel score` first")
+        return
+    if check:
+        from .quality.run import validate_drift
+
+        run = validate_drift(url, _run_key(None))
+        if not run.success:
+            _print_json(run.summary())
+            raise typer.Exit(EXIT_CHECK)
+    if as_json:
+        _print_json(rows)
+        return
+    from .report.summary import drift_table
+
+    Console(width=max(110, Console().width)).print(drift_table(rows))  # stdout, like summary
+
+
 @app.command()
 def detect(run_key: Optional[str] = None) -> None:
     """Compute level verdicts and record findings through the GX findings suite."""
