@@ -32,7 +32,11 @@ Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
    before the run that the champion has scored, the oldest one still unscored and the run's
    scoring lag go to `logintel.coverage_snapshots`; the GX suite `scoring_coverage` checks them
    (≥ LOGINTEL_MIN_COVERAGE scored, none waiting over LOGINTEL_MAX_UNSCORED_HOURS) and the task
-   fails when it fails, so a stalled pipeline is a failed, recorded validation.
+   fails when it fails, so a stalled pipeline is a failed, recorded validation; **drift**: per
+   service, the share of lines from templates the model's history never had, a new service,
+   the PSI of the level mix and of message lengths, the anomaly-flag rate against the history's,
+   to `logintel.drift_snapshots`, checked by the GX suite `scoring_drift` (thresholds
+   `LOGINTEL_DRIFT_*`); drift is recorded (dq_runs, Data Docs), the task still succeeds.
 
 Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
 **confidence** (minimum confidence of a level finding).
@@ -104,6 +108,12 @@ def log_scoring():
 
         return tasks.send_alerts(run)
 
+    @task
+    def drift(run: dict) -> dict:
+        from logintel.airflow import tasks
+
+        return tasks.check_drift(run)
+
     @task(trigger_rule="all_done")
     def coverage() -> dict:
         from logintel.airflow import tasks
@@ -123,6 +133,7 @@ def log_scoring():
     found = findings(run)
     finished >> found >> [report(), alert(run)]
     finished >> coverage()
+    finished >> drift(run)
     publish_findings(found)
 
 

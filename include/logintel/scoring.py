@@ -183,11 +183,13 @@ def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size
     """Plan, score every partition in this process, and finish the run (the CLI's path)."""
     run = start_run(url, run_key)
     parts = plan_partitions(url, run, partitions)
-    from .coverage import take_snapshot
+    from . import coverage, drift
 
     results = [score_partition(url, run, p["lo"], p["hi"], chunk_size) for p in parts]
     finish_run(url, run)
-    cover = take_snapshot(url, run.run_id)
+    cover = coverage.take_snapshot(url, run.run_id)
+    drifted = drift.take_snapshot(url, run.run_id)
     return {"run_id": run.run_id, "model_version": run.model.version, "partitions": len(parts),
             "scored": sum(r.scored for r in results),
-            "coverage": {r["service"]: round(float(r["coverage"]), 4) for r in cover}}
+            "coverage": {r["service"]: round(float(r["coverage"]), 4) for r in cover},
+            "unseen_template_share": {r["service"]: round(float(r["unseen_template_share"]), 4) for r in drifted}}

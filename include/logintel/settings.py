@@ -281,6 +281,9 @@ class Settings:
     alert_confidence: float = 0.9  # new open groups at least this confident are alerted
     min_coverage: float = 0.99  # after a scoring run, this share of each service's logs is scored
     max_unscored_hours: float = 12.0  # after a scoring run, no scorable log has waited longer
+    drift_max_unseen: float = 0.05  # drift: share of a service's lines from templates the history never had
+    drift_max_psi: float = 0.25  # drift: PSI of a service's level mix and message lengths
+    drift_max_flag_change: float = 0.10  # drift: change of a service's anomaly-flag rate (episodes move it)
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
     ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
     debug: bool = False  # the CLI shows tracebacks of expected errors
@@ -315,6 +318,9 @@ _RANGES: dict[str, tuple[str, float | None, float | None]] = {
     "alert_confidence": ("LOGINTEL_ALERT_CONFIDENCE", 0.0, 1.0),
     "min_coverage": ("LOGINTEL_MIN_COVERAGE", 0.0, 1.0),
     "max_unscored_hours": ("LOGINTEL_MAX_UNSCORED_HOURS", 0.0, None),
+    "drift_max_unseen": ("LOGINTEL_DRIFT_MAX_UNSEEN", 0.0, 1.0),
+    "drift_max_psi": ("LOGINTEL_DRIFT_MAX_PSI", 0.0, None),
+    "drift_max_flag_change": ("LOGINTEL_DRIFT_MAX_FLAG_CHANGE", 0.0, 1.0),
     "stale_run_minutes": ("LOGINTEL_STALE_RUN_MINUTES", 1, None),
     "quarantine_max_bytes": ("LOGINTEL_QUARANTINE_MAX_BYTES", 1, None),
     "future_tolerance_minutes": ("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 0, None),
@@ -332,7 +338,8 @@ VARIABLES = (
     "LOGINTEL_PLUGIN_AUTH", "LOGINTEL_ASSET_BASE", "LOGINTEL_MODELS_DIR", "LOGINTEL_GX_ROOT",
     "LOGINTEL_REPORTS_DIR", "LOGINTEL_LANDING_DIR", "LOGINTEL_DEBUG",
     "LOGINTEL_STALE_RUN_MINUTES", "LOGINTEL_QUARANTINE_MAX_BYTES", "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
-    "LOGINTEL_MIN_COVERAGE", "LOGINTEL_MAX_UNSCORED_HOURS",
+    "LOGINTEL_MIN_COVERAGE", "LOGINTEL_MAX_UNSCORED_HOURS", "LOGINTEL_DRIFT_MAX_UNSEEN", "LOGINTEL_DRIFT_MAX_PSI",
+    "LOGINTEL_DRIFT_MAX_FLAG_CHANGE",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir"})
@@ -371,6 +378,9 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         alert_confidence=value("LOGINTEL_ALERT_CONFIDENCE", parse_float, 0.9),
         min_coverage=value("LOGINTEL_MIN_COVERAGE", parse_float, 0.99),
         max_unscored_hours=value("LOGINTEL_MAX_UNSCORED_HOURS", parse_float, 12.0),
+        drift_max_unseen=value("LOGINTEL_DRIFT_MAX_UNSEEN", parse_float, 0.05),
+        drift_max_psi=value("LOGINTEL_DRIFT_MAX_PSI", parse_float, 0.25),
+        drift_max_flag_change=value("LOGINTEL_DRIFT_MAX_FLAG_CHANGE", parse_float, 0.10),
         alert_to=value("LOGINTEL_ALERT_TO", _text, None),
         ui_url=value("LOGINTEL_UI_URL", _text, "http://localhost:8080/plugin/logintel"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),

@@ -58,7 +58,7 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
     first = _counts(fresh_db)
     assert first["logs"] == n
     assert first["quarantine"] == 2
-    assert first["dq_runs"] == 3  # the quality suite, the findings suite and the coverage suite
+    assert first["dq_runs"] == 4  # the quality, findings, coverage and drift suites
     assert first["champions"] == 1
     assert first["predictions"] == n
     assert first["injected"] > 0
@@ -71,6 +71,11 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
                                   CROSS JOIN logintel.coverage_snapshots c
                                   WHERE d.suite = 'scoring_coverage' GROUP BY 1""").fetchall()
     assert covered == [(True, n, n)]  # the scoring run covered every log, and the coverage suite says so
+    with psycopg.connect(fresh_db) as conn:  # the history scored by its own model: no drift
+        drifted = conn.execute("""SELECT d.success, sum(s.lines) FROM logintel.dq_runs d
+                                  CROSS JOIN logintel.drift_snapshots s
+                                  WHERE d.suite = 'scoring_drift' GROUP BY 1""").fetchall()
+    assert drifted == [(True, n)]
     assert tp > 0, "findings must hit injected issues"
     assert docs and docs.endswith("index.html")
     assert (tmp_path / "reports" / "logintel_report.html").exists()

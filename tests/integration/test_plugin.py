@@ -435,4 +435,6 @@ def test_scoring_coverage_is_shown_and_served(client, seeded):
         (r["service"], r["scored"], r["logs"]) for r in rows]
     page = client.get("/logintel/").text
     assert f"Scoring coverage after run {run_id}" in page
+    limits = client.get("/logintel/api/drift").json()["limits"]
+    assert limits == {"unseen_template_share": 0.05, "psi": 0.25, "flag_rate_change": 0.1}
     assert f"{100 * rows[0]['coverage']:.1f} %" in page

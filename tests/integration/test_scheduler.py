@@ -117,4 +117,4 @@ def test_every_dag_under_the_scheduler_with_the_database_only_as_a_connection(fr
                               champion).fetchone()[0]
         assert scored == n  # every log scored once, by the champion, over two mapped partitions
         assert conn.execute("SELECT count(*) FROM logintel.dq_findings").fetchone()[0] > 0
-    assert suites == ["logs_quality", "prediction_findings", "scoring_coverage"]
+    assert suites == ["logs_quality", "prediction_findings", "scoring_coverage", "scoring_drift"]

@@ -134,6 +134,18 @@ def check_coverage(run_key: str) -> dict:
     return result
 
 
+def check_drift(run: dict) -> dict:
+    """The drift of this run's logs against the model's history, checked by the GX drift suite
+    (recorded in dq_runs; drift is a signal, so the task succeeds either way)."""
+    from .. import drift
+
+    result = drift.check(database_url(), int(run["run_id"]), str(run["run_key"]))
+    if not result["success"]:
+        log.warning("drift against the model's history: %s", [f["expectation"] + " " + str(f["column"])
+                                                               for f in result["failed"]])
+    return {k: result[k] for k in ("success", "failed", "data_docs")}
+
+
 def record_findings(run: dict, confidence: float) -> dict:
     from .. import findings, scoring
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from .. import db
 from ..settings import get_settings
 from . import context as gxctx
-from .suites import COVERAGE_SUITE, FINDINGS_SUITE, LOGS_SUITE, coverage_suite, findings_suite, logs_quality_suite
+from .suites import (COVERAGE_SUITE, DRIFT_SUITE, FINDINGS_SUITE, LOGS_SUITE, coverage_suite, drift_suite,
+                     findings_suite, logs_quality_suite)
 
 
 @dataclass
@@ -131,23 +132,36 @@ def validate_findings(url: str, run_key: str) -> SuiteRun:
     return run
 
 
-def validate_coverage(url: str, run_key: str) -> SuiteRun:
-    """Validate the latest coverage snapshot (coverage.py) with the coverage suite."""
+def _validate_view(url: str, run_key: str, name: str, view: str, make_suite) -> SuiteRun:
+    """Validate a view of the latest scoring run's figures (coverage, drift) with the suite
+    `make_suite(gx)` builds (after the GX context exists: a suite needs one)."""
     import great_expectations as gx
 
-    settings = get_settings()
     with gxctx.gx_lock():
         context = gxctx.get_context(url)
-        asset = gxctx.table_asset(context, "scoring_coverage", "v_coverage_latest")
+        asset = gxctx.table_asset(context, name, view)
         batch_def = gxctx.whole_batch(asset)
-        suite = coverage_suite(gx, settings.min_coverage, settings.max_unscored_hours)
-        result = _run_checkpoint(context, COVERAGE_SUITE, batch_def, suite, None)
+        result = _run_checkpoint(context, name, batch_def, make_suite(gx), None)
         docs = gxctx.data_docs_index(context)
     success, stats, failed, _, _ = _collect(result, None)
-    run = SuiteRun(COVERAGE_SUITE, run_key, success, stats, failed, data_docs=docs)
+    run = SuiteRun(name, run_key, success, stats, failed, data_docs=docs)
     _record(url, run, "latest scoring run")
     return run
 
 
+def validate_coverage(url: str, run_key: str) -> SuiteRun:
+    """Validate the latest coverage snapshot (coverage.py) with the coverage suite."""
+    s = get_settings()
+    return _validate_view(url, run_key, COVERAGE_SUITE, "v_coverage_latest",
+                          lambda gx: coverage_suite(gx, s.min_coverage, s.max_unscored_hours))
+
+
+def validate_drift(url: str, run_key: str) -> SuiteRun:
+    """Validate the latest drift snapshot (drift.py) with the drift suite."""
+    s = get_settings()
+    return _validate_view(url, run_key, DRIFT_SUITE, "v_drift_latest",
+                          lambda gx: drift_suite(gx, s.drift_max_unseen, s.drift_max_psi, s.drift_max_flag_change))
+
+
 __all__ = ["SuiteRun", "validate_batches", "validate_new_batches", "validate_findings", "validate_coverage",
-           "pending_batches"]
+           "validate_drift", "pending_batches"]

@@ -6,6 +6,7 @@ from ..levels import LEVELS
 LOGS_SUITE = "logs_quality"
 FINDINGS_SUITE = "prediction_findings"
 COVERAGE_SUITE = "scoring_coverage"
+DRIFT_SUITE = "scoring_drift"
 MAX_MESSAGE_LENGTH = 10_000
 
 
@@ -53,4 +54,25 @@ def coverage_suite(gx, min_coverage: float, max_unscored_hours: float):
     suite.add_expectation(E.ExpectColumnValuesToBeBetween(
         column="oldest_unscored_age_s", min_value=0, max_value=max_unscored_hours * 3600,
         description=f"no scorable log has waited more than {max_unscored_hours:g} hours to be scored"))
+    return suite
+
+
+def drift_suite(gx, max_unseen: float, max_psi: float, max_flag_change: float):
+    """The logs a scoring run scored look like the history its model was trained on."""
+    E = gx.expectations
+    suite = gx.ExpectationSuite(name=DRIFT_SUITE)
+    suite.add_expectation(E.ExpectColumnValuesToBeInSet(
+        column="new_service", value_set=[False], description="every service was in the model's history"))
+    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
+        column="unseen_template_share", min_value=0.0, max_value=max_unseen,
+        description=f"at most {max_unseen:.0%} of a service's lines come from templates the history never had"))
+    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
+        column="level_psi", min_value=0.0, max_value=max_psi,
+        description=f"a service's level mix is stable (PSI at most {max_psi:g})"))
+    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
+        column="length_psi", min_value=0.0, max_value=max_psi,
+        description=f"a service's message lengths are stable (PSI at most {max_psi:g})"))
+    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
+        column="flag_rate_change", min_value=0.0, max_value=max_flag_change,
+        description=f"a service's anomaly-flag rate moved at most {max_flag_change:.0%} from the history's"))
     return suite

@@ -95,6 +95,9 @@ def collect(url: str) -> dict:
             # is everything that arrived scored, and how long did it wait: per service now, per run over time
             "coverage": db.query(conn, "coverage/latest"),
             "coverage_history": db.query(conn, "coverage/history", {"limit": DQ_RUNS}),
+            # do the newest logs still look like the model's history: per service now, per run over time
+            "drift": db.query(conn, "drift/latest"),
+            "drift_history": db.query(conn, "drift/history", {"limit": DQ_RUNS}),
             "injected": bool(db.query_one(conn, "report/injected_exists")["injected"]),
         }
     data["detection"] = _detection(url) if data["injected"] else None

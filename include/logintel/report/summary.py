@@ -9,7 +9,7 @@ TOP_GROUPS = 10
 
 
 def collect(url: str) -> dict:
-    from .. import coverage
+    from .. import coverage, drift
     from ..evaluate import detection_scores, new_log_findings
     from ..findings import query_groups
 
@@ -21,6 +21,7 @@ def collect(url: str) -> dict:
         dq = db.query(conn, "summary/latest_dq_runs")
         top_groups = query_groups(conn, model_version=overview["version"], status="open", limit=TOP_GROUPS)
         cover = coverage.latest(conn)
+        drifted = drift.latest(conn)
     docs = next((r["data_docs_path"] for r in dq if r["data_docs_path"]), None)
     return {
         "logs_stored": overview["logs"],
@@ -38,6 +39,7 @@ def collect(url: str) -> dict:
         "coverage": [{k: (r[k].isoformat() if k == "taken_at" else r[k])
                       for k in ("service", "model_version", "scoring_run_id", "taken_at", "logs", "scored",
                                 "unscorable", "coverage", "oldest_unscored_age_s", "lag_seconds")} for r in cover],
+        "drift": [{k: (r[k].isoformat() if k == "taken_at" else r[k]) for k in r} for r in drifted],
         "data_docs": docs,
         "report": str(settings.reports_dir / REPORT_FILE),
         "airflow_view": settings.ui_url,
@@ -62,6 +64,28 @@ def coverage_table(rows: list[dict]):
     for r in rows:
         table.add_row(r["service"] or "-", f"{r['logs']:,}", f"{r['scored']:,}", f"{float(r['coverage']):.2%}",
                       _duration(r["oldest_unscored_age_s"]), _duration(r["lag_seconds"]), f"{r['unscorable']:,}")
+    return table
+
+
+def _figure(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):.1%}" if percent else f"{float(value):.3f}"
+
+
+def drift_table(rows: list[dict]):
+    """The latest scoring run's drift per service against the model's history, as a rich table."""
+    from rich.table import Table
+
+    table = Table(title=f"drift after run {rows[0]['scoring_run_id']} against the history of model "
+                        f"{rows[0]['model_version']}" if rows else "drift")
+    for col in ("service", "lines", "new service", "unseen templates", "level PSI", "length PSI", "flag rate",
+                "history's flag rate"):
+        table.add_column(col, justify="left" if col == "service" else "right")
+    for r in rows:
+        table.add_row(r["service"] or "-", f"{r['lines']:,}", "yes" if r["new_service"] else "no",
+                      _figure(r["unseen_template_share"], True), _figure(r["level_psi"]), _figure(r["length_psi"]),
+                      _figure(r["flag_rate"], True), _figure(r["reference_flag_rate"], True))
     return table
 
 
@@ -121,6 +145,8 @@ def render(data: dict, console) -> None:
         console.print(groups)
     if data.get("coverage"):
         console.print(coverage_table(data["coverage"]))
+    if data.get("drift"):
+        console.print(drift_table(data["drift"]))
     console.print(f"Data Docs: {data['data_docs']}")
     console.print(f"HTML report: {data['report']}")
     console.print(f"Airflow view (after `make airflow`; triage there or with `logintel triage`): {data['airflow_view']}")

@@ -1,0 +1,91 @@
+"""Drift on a real PostgreSQL and GX: the logs of a scoring run against the model's history;
+a shifted batch (a new release's templates, a level-mix change, a new service) fails the drift
+suite, a batch from the same distribution does not."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from logintel import db, drift, scoring, training
+from logintel.ingest import ingest_paths
+from logintel.synthetic import generate, write_logs
+
+START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def trained(fresh_db, tmp_path):
+    path = tmp_path / "history.jsonl"
+    write_logs(generate(8000, days=2, seed=3, start=START), path)
+    ingest_paths([path], url=fresh_db)
+    training.train_and_register(fresh_db, seed=0)
+    first = scoring.score_all(fresh_db, run_key="history")
+    return fresh_db, first
+
+
+def _later(tmp_path, name: str, n: int = 4000, seed: int = 4) -> Path:
+    path = tmp_path / f"{name}.jsonl"
+    write_logs(generate(n, days=1, seed=seed, start=START + timedelta(days=2)), path)
+    return path
+
+
+def _suite(url: str) -> list[tuple]:
+    with db.connect(url) as conn:
+        return conn.execute("SELECT run_key, success FROM logintel.dq_runs WHERE suite = 'scoring_drift' "
+                            "ORDER BY id").fetchall()
+
+
+def test_a_batch_like_the_history_does_not_drift(trained, tmp_path):
+    url, first = trained
+    assert drift.check(url, first["run_id"], "history")["success"]  # the history against itself
+    ingest_paths([_later(tmp_path, "same")], url=url)
+    later = scoring.score_all(url, run_key="same")
+    result = drift.check(url, later["run_id"], "same")
+    rows = {r["service"]: r for r in result["services"]}
+    assert result["success"], (result["failed"], rows)
+    assert sum(r["lines"] for r in rows.values()) == 4000 and not any(r["new_service"] for r in rows.values())
+    assert all(r["level_psi"] is None or r["level_psi"] < 0.1 for r in rows.values())
+    assert _suite(url) == [("history", True), ("same", True)]
+
+
+def test_a_shifted_batch_drifts_and_says_where(trained, tmp_path):
+    url, _ = trained
+    path = _later(tmp_path, "shifted")
+    with path.open("a") as out:  # a new release: new templates in gateway; a new service
+        for i in range(400):
+            ts = (START + timedelta(days=2, seconds=30 * i)).isoformat()
+            out.write(json.dumps({"ts": ts, "level": "INFO", "service": "gateway", "is_anomaly": False,
+                                  "message": f"Feature flag checkout_v{i % 7} evaluated for tenant t{i}"}) + "\n")
+            out.write(json.dumps({"ts": ts, "level": "INFO", "service": "billing", "is_anomaly": False,
+                                  "message": f"Invoice {i} issued"}) + "\n")
+    batch = ingest_paths([path], url=url).batch_id
+    with db.transaction(url) as conn:  # and the payments service now logs half of its lines as ERROR
+        conn.execute("""UPDATE logintel.logs SET level = 'ERROR'
+                        WHERE ingest_batch_id = %s AND service = 'payments' AND id %% 2 = 0""", (batch,))
+    later = scoring.score_all(url, run_key="shifted")
+    result = drift.check(url, later["run_id"], "shifted")
+    rows = {r["service"]: r for r in result["services"]}
+    assert not result["success"] and _suite(url)[-1] == ("shifted", False)
+    failed = {f["column"] for f in result["failed"]}
+    assert {"new_service", "unseen_template_share", "level_psi"} <= failed
+    assert rows["billing"]["new_service"] and rows["billing"]["unseen_template_share"] == 1.0
+    assert rows["gateway"]["unseen_template_share"] > 0.05 and rows["payments"]["level_psi"] > 0.25
+    assert later["unseen_template_share"]["billing"] == 1.0  # `logintel score` reports it too
+    # what a person sees: the command (exit 7 with --check), the summary, the report
+    cli = str(Path(sys.executable).with_name("logintel"))
+    shown = subprocess.run([cli, "drift"], capture_output=True, text=True, env=os.environ, timeout=300)
+    assert shown.returncode == 0 and "drift after run" in shown.stdout and "billing" in shown.stdout
+    checked = subprocess.run([cli, "drift", "--check"], capture_output=True, text=True, env=os.environ, timeout=300)
+    assert checked.returncode == 7 and '"success": false' in checked.stdout
+    from logintel.report import write_report
+    from logintel.report.summary import collect
+
+    assert {r["service"] for r in collect(url)["drift"]} >= {"billing", "gateway", "payments"}
+    html = write_report(url).read_text()
+    assert "Drift against the model" in html and "shifted" in html
