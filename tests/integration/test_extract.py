@@ -163,6 +163,28 @@ def test_the_log_extract_dag_reads_through_an_airflow_connection(fresh_db, sourc
         assert conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0] == 120
 
 
+def test_a_table_source_runs_through_quality_training_and_scoring(fresh_db, source, tmp_path):
+    """The whole chain from a table: log_extract -> log_quality -> log_training -> log_scoring under
+    `airflow dags test`, the source only as an Airflow connection."""
+    from airflow_runner import airflow_env, dags_test
+
+    fill_log_entries(source["url"], 3000, seed=11, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    env = airflow_env(fresh_db, tmp_path, AIRFLOW_CONN_LOGS_SOURCE=source["reader"])
+    dags_test("log_extract", env, conf=json.dumps({"conn_id": "logs_source", "table": "public.log_entries",
+                                                   "preset": "log_entries", "chunk_rows": 1000}))
+    for dag_id in ("log_quality", "log_training", "log_scoring"):
+        dags_test(dag_id, env)
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT ingest_batch_id) FROM logintel.logs").fetchone() == (3000, 3)
+        suites = dict(conn.execute("SELECT suite, bool_and(success) FROM logintel.dq_runs GROUP BY 1").fetchall())
+        scored = conn.execute("""SELECT count(*) FROM logintel.ml_predictions p JOIN logintel.model_versions m
+                                 ON m.version = p.model_version AND m.status = 'champion'""").fetchone()[0]
+        attrs = conn.execute("SELECT count(*) FROM logintel.logs WHERE attrs ? 'http_status' AND attrs ? 'host'").fetchone()[0]
+    # every extracted batch validated, every row scored by the champion, coverage and drift checked
+    assert set(suites) == {"logs_quality", "prediction_findings", "scoring_coverage", "scoring_drift"}
+    assert suites["scoring_coverage"] and scored == 3000 and attrs == 3000
+
+
 def test_an_extract_stopped_after_a_chunk_resumes_at_its_watermark(fresh_db, source, monkeypatch):
     """A run that dies after its first chunk (here: a source outage raised in the second) leaves the
     first chunk committed with its watermark; the retry reads the rest, nothing twice."""
