@@ -180,7 +180,10 @@ def _window_sum(df: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.DataFr
     """Sums of `cols` over each row's bucket and its WINDOW neighbours, per `keys`."""
     step = pd.Timedelta(minutes=BUCKET_MINUTES)
     base = df.groupby([*keys, "bucket"], sort=False)[cols].sum()
-    shifted = [base.rename(index=lambda b, d=d: b + d * step, level="bucket") for d in range(-WINDOW, WINDOW + 1)]
+    level = base.index.names.index("bucket")
+    # shift the bucket level's distinct values, not every row (a rename with a function maps each row)
+    shifted = [base.set_axis(base.index.set_levels(base.index.levels[level] + d * step, level=level))
+               for d in range(-WINDOW, WINDOW + 1)]
     return pd.concat(shifted).groupby(level=[*keys, "bucket"], sort=False).sum()
 
 
