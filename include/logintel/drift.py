@@ -79,12 +79,13 @@ def take_snapshot(url: str, run_id: int) -> list[dict]:
         version = {"model_version": run["model_version"]}
         # the history's side, once per model version
         conn.execute(db.sql("drift/store_reference"), version)
-        conn.execute(db.sql("drift/store_length_reference"), version)
         reference = frames.read_frame(conn, db.sql("drift/reference"), version, dtypes=_COUNTS)
         ref_lengths = frames.read_frame(conn, db.sql("drift/length_reference"), version, dtypes=_LENGTHS)
-        current = frames.read_frame(conn, db.sql("drift/current"), {"run_id": int(run_id)}, dtypes=_COUNTS)
-        cur_lengths = frames.read_frame(conn, db.sql("drift/current_lengths"), {"run_id": int(run_id)},
-                                        dtypes=_LENGTHS)
+        both = frames.read_frame(conn, db.sql("drift/current"), {"run_id": int(run_id)},
+                                 dtypes={**_COUNTS, "length_bin": "str"})
+        by_length = both["length_bin"].ne("")  # the length grouping set (the other's bin is NULL: '' in CSV)
+        current = both[~by_length].drop(columns="length_bin")
+        cur_lengths = both[by_length].astype({"length_bin": "int64"})[list(_LENGTHS)]
         figures = drift_figures(reference, current, ref_lengths, cur_lengths)
         conn.execute(db.sql("drift/delete_snapshot"), {"run_id": int(run_id)})
         db.copy_rows(conn, "logintel.drift_snapshots", SNAPSHOT_COLUMNS,
