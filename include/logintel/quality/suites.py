@@ -66,12 +66,10 @@ def drift_suite(gx, max_unseen: float, max_psi: float, max_flag_change: float):
     suite.add_expectation(E.ExpectColumnValuesToBeBetween(
         column="unseen_template_share", min_value=0.0, max_value=max_unseen,
         description=f"at most {max_unseen:.0%} of a service's lines come from templates the history never had"))
-    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
-        column="level_psi", min_value=0.0, max_value=max_psi,
-        description=f"a service's level mix is stable (PSI at most {max_psi:g})"))
-    suite.add_expectation(E.ExpectColumnValuesToBeBetween(
-        column="length_psi", min_value=0.0, max_value=max_psi,
-        description=f"a service's message lengths are stable (PSI at most {max_psi:g})"))
+    for column, what in (("level_psi", "level mix is"), ("length_psi", "message lengths are")):
+        suite.add_expectation(E.ExpectColumnValuesToBeBetween(
+            column=column, min_value=0.0, max_value=max_psi,
+            description=f"a service's {what} stable (PSI at most {max_psi:g})"))
     suite.add_expectation(E.ExpectColumnValuesToBeBetween(
         column="flag_rate_change", min_value=0.0, max_value=max_flag_change,
         description=f"a service's anomaly-flag rate moved at most {max_flag_change:.0%} from the history's"))
