@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 
 from . import db
 from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
+from .settings import get_settings
 from .sources.fields import anomaly_field, level_field, message_field, service_field, timestamp_field
+from .sources.reader import keep_bytes, too_long_reason
 from .sources.record import Record
 
 FIELDS = ("ts", "level", "message", "service", "is_anomaly", "host")
@@ -128,6 +130,10 @@ def to_record(row: tuple) -> Record:
     rec = Record(key if 0 < key <= SOURCE_LINE_MAX else 0, b"", timestamp_field(ts, errors),
                  level_field(level, errors), message_field(message, errors), service_field(service, None, errors),
                  anomaly_field(anomaly, errors), attrs)
+    size = sum(len(v.encode("utf-8", "surrogatepass")) for v in (message, rest) if v)
+    limit = get_settings().max_record_bytes
+    if size > limit:  # as for a file's record: LOGINTEL_MAX_RECORD_BYTES over the row's text
+        errors.append(too_long_reason(size, limit, keep_bytes(limit)))
     if errors:
         values = {"key": key, "ts": ts, "level": level, "message": message, "service": service,
                   "is_anomaly": anomaly, **attrs}
@@ -164,7 +170,7 @@ def _level_map() -> dict:
     from .sources.timestamps import MAX_YEAR, MIN_YEAR
 
     return {"spellings": list(_CANONICAL), "levels": list(_CANONICAL.values()),
-            "min_year": MIN_YEAR, "max_year": MAX_YEAR}
+            "min_year": MIN_YEAR, "max_year": MAX_YEAR, "max_bytes": get_settings().max_record_bytes}
 
 
 def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, max_chunks: int | None,

@@ -122,6 +122,21 @@ def test_bad_rows_are_quarantined_with_their_values_and_reason(fresh_db, source)
     assert json.loads(rows[0][2])["message"] == "no level"  # the row's values are kept
 
 
+def test_an_oversized_row_is_quarantined_whole(fresh_db, source, monkeypatch):
+    monkeypatch.setenv("LOGINTEL_MAX_RECORD_BYTES", "2000")
+    with psycopg.connect(source["url"]) as conn:
+        conn.execute("""INSERT INTO public.log_entries ("timestamp", level, message, service, host) VALUES
+            ('2026-01-05 10:00:00+00', 'INFO', 'fine', 'api', 'h1'),
+            ('2026-01-05 10:00:01+00', 'ERROR', repeat('x', 5000), 'api', 'h1')""")
+    table = TableSource(url=source["url"], table="public.log_entries", columns=mapping("log_entries"))
+    (batch,) = extract(fresh_db, table)
+    assert (batch.read, batch.loaded, batch.quarantined) == (2, 1, 1)
+    with psycopg.connect(fresh_db) as conn:
+        reason, raw = conn.execute("SELECT reason, convert_from(raw, 'UTF8') FROM logintel.logs_quarantine").fetchone()
+    assert reason.startswith("record too long (") and "> limit 2000; raw kept whole" in reason
+    assert json.loads(raw)["message"] == "x" * 5000  # every byte of the row is kept
+
+
 def test_a_bad_mapping_is_a_clear_error(fresh_db, source):
     with pytest.raises(ExtractError, match="unknown preset"):
         mapping("nope")

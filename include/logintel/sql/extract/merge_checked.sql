@@ -1,7 +1,7 @@
 -- One chunk of source rows (extract_raw) straight into logs, in one statement: the rows the parsers
 -- would take as they are (a known level spelling - the parsers' map from levels.py -, a message that
 -- is not blank, a timestamp the source rendered in UTC (when `ts_typed`: the column is a timestamp)
--- within the parsers' years, a boolean flag) are inserted; a row whose dedupe key (its table and
+-- within the parsers' years, a boolean flag, message and other columns within LOGINTEL_MAX_RECORD_BYTES) are inserted; a row whose dedupe key (its table and
 -- key) is stored already is skipped: a duplicate. The keys of the other rows come back for the
 -- Python checks, which give each its exact quarantine reason.
 WITH checked AS (
@@ -12,7 +12,8 @@ WITH checked AS (
                     AND CASE WHEN r.ts ~ '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?\+00$'
                              THEN substr(r.ts, 1, 4)::int BETWEEN %(min_year)s AND %(max_year)s ELSE false END
                     AND (r.is_anomaly IS NULL OR r.is_anomaly IN ('true', 'false'))
-                    AND (r.service IS NULL OR r.service !~ '^\s*$'), false) AS ok
+                    AND (r.service IS NULL OR r.service !~ '^\s*$')
+                    AND octet_length(r.message) + coalesce(octet_length(r.rest), 0) <= %(max_bytes)s, false) AS ok
     FROM extract_raw r
     LEFT JOIN unnest(%(spellings)s::text[], %(levels)s::text[]) AS lv(spelling, level)
            ON lv.spelling = upper(btrim(r.level, E' \t\r\n\f\v[]()<>{}'))
