@@ -170,60 +170,12 @@ def score(partitions: Optional[int] = typer.Option(None, min=1, help="Default: L
                                   chunk_size=chunk_size))
 
 
-def _latest_figures(what: str, check: bool, as_json: bool) -> None:
-    """`logintel coverage` / `logintel drift`: the latest scoring run's figures per service, and
-    with `check` the GX suite on them (exit EXIT_CHECK when it fails)."""
-    from . import coverage, db, drift
-    from .quality.run import validate_coverage, validate_drift
-    from .report.summary import coverage_table, drift_table
-
-    latest, validate, table = {"coverage": (coverage.latest, validate_coverage, coverage_table),
-                               "drift": (drift.latest, validate_drift, drift_table)}[what]
-    url = _url()
-    with db.connect(url) as conn:
-        rows = latest(conn)
-    if not rows:
-        console.print(f"no {what} figures yet: run `logintel score` first")
-        return
-    if check:
-        run = validate(url, _run_key(None))
-        if not run.success:
-            _print_json(run.summary())
-            raise typer.Exit(EXIT_CHECK)
-    if as_json:
-        _print_json(rows)
-        return
-    Console(width=max(110, Console().width)).print(table(rows))  # stdout, like summary
-
-
-@app.command("coverage")
-def coverage_cmd(check: bool = typer.Option(False, "--check", help="Also run the GX coverage suite; exit 7 when "
-                                                                     "it fails."),
-                 as_json: bool = typer.Option(False, "--json")) -> None:
-    """Scoring coverage per service after the latest scoring run: share scored by the champion,
-    the oldest unscored log's age, the run's scoring lag."""
-    _latest_figures("coverage", check, as_json)
-
-
-@app.command("drift")
-def drift_cmd(check: bool = typer.Option(False, "--check", help="Also run the GX drift suite; exit 7 when it fails."),
-              as_json: bool = typer.Option(False, "--json")) -> None:
-    """Drift per service of the latest scoring run's logs against the model's history: unseen
-    templates, new services, level-mix and message-length PSI, anomaly-flag rate."""
-    _latest_figures("drift", check, as_json)
-
-
 @app.command()
 def detect(run_key: Optional[str] = None) -> None:
     """Compute level verdicts and record findings through the GX findings suite."""
     from . import findings as f
 
     _print_json(f.record_findings(_url(), _run_key(run_key)).as_dict())
-
-
-GROUP_TABLE_COLUMNS = ("group_id", "kind", "service", "template_key", "recorded_value", "suggested_value",
-                       "findings", "confidence", "status")
-FINDING_TABLE_COLUMNS = ("kind", "source", "source_line", "recorded_value", "suggested_value", "confidence", "reason")
 
 
 def _write_rows(rows: list[dict], fmt: str, out_file: Optional[Path], columns: tuple[str, ...], title: str,
@@ -256,71 +208,6 @@ def _write_rows(rows: list[dict], fmt: str, out_file: Optional[Path], columns: t
         console.print(f"wrote {len(rows):,} {noun} to {out_file}")
     else:
         sys.stdout.write(text)
-
-
-@app.command("findings")
-def findings_cmd(fmt: str = typer.Option("table", "--format", help="table, csv or json"),
-                 out_file: Optional[Path] = typer.Option(None, "--out"), kind: Optional[str] = None,
-                 all_versions: bool = typer.Option(False, help="Include findings of retired models."),
-                 groups: bool = typer.Option(False, "--groups", help="One row per group: a call site to fix "
-                                             "(level) or an episode (anomaly), with counts and sample lines."),
-                 service: Optional[str] = typer.Option(None, help="--groups: only this service."),
-                 level: Optional[str] = typer.Option(None, help="--groups: recorded or suggested level."),
-                 status: Optional[str] = typer.Option(None, help="--groups: open, confirmed, dismissed or mixed."),
-                 text: Optional[str] = typer.Option(None, help="--groups: text in the template or a message."),
-                 since: Optional[datetime] = typer.Option(None, help="--groups: lines at or after this time."),
-                 until: Optional[datetime] = typer.Option(None, help="--groups: lines before this time."),
-                 sort: str = typer.Option("impact", help="--groups: impact, confidence or recent."),
-                 limit: Optional[int] = typer.Option(None, min=1, help="--groups: at most this many groups.")
-                 ) -> None:
-    """Export findings with the source file and line of each log (or, with --groups, grouped)."""
-    from . import findings as f
-
-    if groups:
-        try:
-            rows = f.export_groups(_url(), kind=kind, all_versions=all_versions, service=service, level=level,
-                                   status=status, text=text, since=_utc(since), until=_utc(until), sort=sort,
-                                   limit=limit)
-        except ValueError as exc:  # a bad --sort / --status
-            raise typer.BadParameter(str(exc)) from None
-        _write_rows(rows, fmt, out_file, GROUP_TABLE_COLUMNS,
-                    f"{len(rows):,} finding groups ({sum(r['findings'] for r in rows):,} findings)", "finding groups")
-        return
-    rows = f.export(_url(), kind=kind, all_versions=all_versions)
-    _write_rows(rows, fmt, out_file, FINDING_TABLE_COLUMNS, f"{len(rows):,} findings", "findings")
-
-
-def _utc(value: Optional[datetime]) -> Optional[datetime]:
-    """A time given without a zone is UTC (as every stored timestamp)."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-
-@app.command()
-def alert(run_key: Optional[str] = typer.Option(None, help="Run key recorded with the digest."),
-          min_confidence: Optional[float] = typer.Option(None, min=0.0, max=1.0,
-                                                         help="Default: LOGINTEL_ALERT_CONFIDENCE.")) -> None:
-    """Send one digest of the new open finding groups (once per group) through the alert connection."""
-    from .alerts import send_new_groups
-
-    _print_json(send_new_groups(_url(), _run_key(run_key), min_confidence).as_dict())
-
-
-@app.command()
-def triage(target: str = typer.Argument(..., help="A group id (from `findings --groups`) or a finding id."),
-           confirm: bool = typer.Option(False, "--confirm", help="The finding is right."),
-           dismiss: bool = typer.Option(False, "--dismiss", help="The finding is wrong: never raise it again."),
-           reopen: bool = typer.Option(False, "--reopen", help="Take a decision back."),
-           note: Optional[str] = typer.Option(None, help="Why (kept with the decision)."),
-           by: Optional[str] = typer.Option(None, help="Who decides (default: the login name).")) -> None:
-    """Confirm or dismiss a finding group or a single finding (who, when, a note)."""
-    import getpass
-
-    from .triage import decide
-
-    chosen = [d for d, on in (("confirmed", confirm), ("dismissed", dismiss), ("open", reopen)) if on]
-    if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one of --confirm, --dismiss, --reopen")
-    _print_json(decide(_url(), target, chosen[0], by or getpass.getuser(), note))
 
 
 @app.command("simulate-issues")
@@ -427,9 +314,12 @@ def _one_line(exc: BaseException) -> str:
     return mask_url(" ".join(str(exc).split()) or type(exc).__name__)
 
 
+from .cli_findings import register as _register_findings  # noqa: E402  (findings, triage, alert)
+from .cli_monitor import register as _register_monitor  # noqa: E402  (coverage, drift)
 from .cli_sources import register as _register_sources  # noqa: E402  (extract, quarantine list|replay)
 
-_register_sources(app)
+for _register in (_register_findings, _register_monitor, _register_sources):
+    _register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
