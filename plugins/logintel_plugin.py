@@ -232,15 +232,19 @@ def create_app():
         from logintel import coverage
 
         with session() as conn:
-            rows = coverage.latest(conn)
-        return [{**r, "taken_at": r["taken_at"].isoformat()} for r in rows]
+            return coverage.latest(conn)
 
     def scoring_drift() -> list[dict]:
         from logintel import drift
 
         with session() as conn:
-            rows = drift.latest(conn)
-        return [{**r, "taken_at": r["taken_at"].isoformat()} for r in rows]
+            return drift.latest(conn)
+
+    def drifted_services() -> list[dict]:
+        """The services of the latest drift snapshot beyond the drift suite's main limits."""
+        s = get_settings()
+        return [d for d in scoring_drift() if d["new_service"] or d["unseen_template_share"] > s.drift_max_unseen
+                or (d["level_psi"] or 0) > s.drift_max_psi]
 
     @app.get("/api/drift", summary="Drift per service of the latest scoring run's logs against the model's history")
     def api_drift() -> dict:
@@ -404,10 +408,7 @@ def create_app():
                     query=query, kinds=KINDS, has_report=report_path().is_file(),
                     has_data_docs=(data_docs_root() / "index.html").is_file(), csrf=csrf_token(request),
                     can_edit=may_edit(user), database=mask_url(database()), selected_model=model_version or "champion",
-                    coverage=scoring_coverage(), min_coverage=get_settings().min_coverage,
-                    drift=[d for d in scoring_drift() if d["new_service"]
-                           or d["unseen_template_share"] > get_settings().drift_max_unseen
-                           or (d["level_psi"] or 0) > get_settings().drift_max_psi])
+                    coverage=scoring_coverage(), settings=get_settings(), drift=drifted_services())
 
     @app.get("/groups/{group_id}", response_class=HTMLResponse, summary="A finding group's page: its lines, triage")
     def group_page(group_id: str, request: Request, limit: int = Query(200, ge=1, le=MAX_LIMIT),

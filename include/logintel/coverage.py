@@ -30,8 +30,8 @@ def check(url: str, run_id: int, run_key: str) -> dict:
     run = validate_coverage(url, run_key)
     result = {"success": run.success, "services": rows, "data_docs": run.data_docs}
     if not run.success:
-        low = [f"{r['service'] or '-'} {r['coverage']:.1%}" for r in rows]
-        raise CoverageError(f"scoring coverage check failed ({', '.join(low)}; see dq_runs suite "
+        shares = [f"{r['service'] or '-'} {r['coverage']:.1%}" for r in rows]
+        raise CoverageError(f"scoring coverage check failed ({', '.join(shares)}; see dq_runs suite "
                             f"{run.suite} and Data Docs)")
     return result
 

@@ -200,8 +200,6 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
 
     ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined."""
     step = pd.Timedelta(minutes=BUCKET_MINUTES)
-    if "slow" not in g:
-        g = g.assign(slow=False)
     # buckets as integers (the datetime unit of the frame varies with its source)
     b = ((pd.DatetimeIndex(g["bucket"]) - ALL_TIME) // step).to_numpy(np.int64)
     hot = np.unique(b[g["flagged"].to_numpy() > 0])

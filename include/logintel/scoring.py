@@ -181,10 +181,10 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
 
 def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size: int | None = None) -> dict:
     """Plan, score every partition in this process, and finish the run (the CLI's path)."""
-    run = start_run(url, run_key)
-    parts = plan_partitions(url, run, partitions)
     from . import coverage, drift
 
+    run = start_run(url, run_key)
+    parts = plan_partitions(url, run, partitions)
     results = [score_partition(url, run, p["lo"], p["hi"], chunk_size) for p in parts]
     finish_run(url, run)
     cover = coverage.take_snapshot(url, run.run_id)

@@ -91,7 +91,7 @@ def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
     reason = v["reason"].iloc[0]
     assert v["confidence"].iloc[0] >= 0.9 and ("24 of 25 lines" in reason or "6 of 7 lines" in reason)
     g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), hist_unflagged=[30] * 12 + [60000] * 12,
-                             share=0.5)
+                             share=0.5, slow=False)
     span_rows = _span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
     assert [(r[2], r[3], r[5]) for r in span_rows] == [("h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly")]
     assert "24 of 25 lines" in span_rows[0][7] and "60-minute episode" in span_rows[0][7]
@@ -111,7 +111,7 @@ def test_an_outage_spread_over_hosts_is_judged_on_all_of_them():
     rows += [("gw", tpl, f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i - 11)), 0, 1) for i in (12, 13, 14)]
     rows += [("gw", "Request ok <*>", "gw0", T0 + pd.Timedelta(minutes=5 * b), 0, 200) for b in range(6)]
     g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True),
-                             hist_unflagged=[20] * 15 + [400000] * 6, share=1 / 15)
+                             hist_unflagged=[20] * 15 + [400000] * 6, share=1 / 15, slow=False)
     span_rows = _span_verdicts(g, 2000.0, 400020 / 2000, 0.9)
     assert sorted((r[2], r[3]) for r in span_rows) == [
         (f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i - 11))) for i in (12, 13, 14)]

@@ -127,8 +127,10 @@ def check_coverage(run_key: str) -> dict:
 
     url = database_url()
     run_id = coverage.run_id_of(url, run_key)
-    if run_id is None:
-        skip_unless_changed(0, "no scoring run was started")
+    if run_id is None:  # plan failed before it created the run: nothing to measure
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"no scoring run {run_key!r} was started")
     result = coverage.check(url, run_id, run_key)
     log.info("scoring coverage: %s", [(r["service"], r["coverage"]) for r in result["services"]])
     return result

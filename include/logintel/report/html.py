@@ -62,10 +62,9 @@ def render(data: dict, url: str) -> str:
         "dq_runs": _dq_rows(data["dq_runs"]),
         "coverage": data["coverage"],
         "coverage_history": data["coverage_history"],
-        "min_coverage": get_settings().min_coverage,
         "drift": data["drift"],
         "drift_history": data["drift_history"],
-        "drift_limits": get_settings(),
+        "settings": get_settings(),  # the limits the coverage and drift suites check
         "data_docs": data["data_docs_index"],
         "data_docs_link": safe_link(data["data_docs_index"]),
         "detection": data["detection"],

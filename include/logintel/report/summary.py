@@ -36,10 +36,8 @@ def collect(url: str) -> dict:
         "top_groups": [{k: g[k] for k in ("group_id", "kind", "service", "template_key", "recorded_value",
                                           "suggested_value", "findings", "confidence")} for g in top_groups],
         "open_groups": int(top_groups[0]["total_groups"]) if top_groups else 0,
-        "coverage": [{k: (r[k].isoformat() if k == "taken_at" else r[k])
-                      for k in ("service", "model_version", "scoring_run_id", "taken_at", "logs", "scored",
-                                "unscorable", "coverage", "oldest_unscored_age_s", "lag_seconds")} for r in cover],
-        "drift": [{k: (r[k].isoformat() if k == "taken_at" else r[k]) for k in r} for r in drifted],
+        "coverage": cover,  # rows as stored (`--json` writes their times as text)
+        "drift": drifted,
         "data_docs": docs,
         "report": str(settings.reports_dir / REPORT_FILE),
         "airflow_view": settings.ui_url,
