@@ -4,12 +4,13 @@ from __future__ import annotations
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 from logintel.airflow.defaults import DEFAULT_ARGS, START, TAGS
-from logintel.airflow.assets import FINDINGS, LOGS, PREDICTIONS
+from logintel.airflow.assets import DRIFT, FINDINGS, LOGS, MODELS, PREDICTIONS
 from logintel.settings import get_settings
 
 DOC = """
 ### Score logs and record findings
-Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
+Every six hours (`0 */6 * * *`, UTC), whenever `logintel_logs` changes and whenever a new
+champion is promoted (`logintel_model_versions`: the logs are then re-scored by it):
 
 1. **plan** creates the scoring run once (run id, champion version, artifact and its sha256:
    passed to every later step through XCom, so a promotion mid-run changes nothing);
@@ -36,7 +37,9 @@ Every six hours (`0 */6 * * *`, UTC) and whenever `logintel_logs` changes:
    service, the share of lines from templates the model's history never had, a new service,
    the PSI of the level mix and of message lengths, the anomaly-flag rate against the history's,
    to `logintel.drift_snapshots`, checked by the GX suite `scoring_drift` (thresholds
-   `LOGINTEL_DRIFT_*`); drift is recorded (dq_runs, Data Docs), the task still succeeds.
+   `LOGINTEL_DRIFT_*`); drift is recorded (dq_runs, Data Docs), the task still succeeds;
+   **publish_drift** emits the `logintel_drift_snapshots` asset event only when the drift suite
+   failed: that triggers log_training (a challenger judged against the champion).
 
 Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
 **confidence** (minimum confidence of a level finding).
@@ -44,7 +47,8 @@ Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
 
 
 @dag(dag_id="log_scoring",
-     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 */6 * * *", timezone="UTC"), assets=[LOGS]),
+     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 */6 * * *", timezone="UTC"),
+                                  assets=(LOGS | MODELS)),
      start_date=START, catchup=False, max_active_runs=1, default_args=DEFAULT_ARGS,
      tags=TAGS + ["ml", "scoring", "great_expectations"], doc_md=DOC,
      params={
@@ -114,6 +118,12 @@ def log_scoring():
 
         return tasks.check_drift(run)
 
+    @task(outlets=[DRIFT])
+    def publish_drift(result: dict) -> None:
+        from logintel.airflow import tasks
+
+        tasks.publish_drift(result)
+
     @task(trigger_rule="all_done")
     def coverage() -> dict:
         from logintel.airflow import tasks
@@ -133,7 +143,9 @@ def log_scoring():
     found = findings(run)
     finished >> found >> [report(), alert(run)]
     finished >> coverage()
-    finished >> drift(run)
+    drifted = drift(run)
+    finished >> drifted
+    publish_drift(drifted)
     publish_findings(found)
 
 

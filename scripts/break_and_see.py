@@ -158,6 +158,16 @@ BREAKS = [
     Break("the embedded database listens on 127.0.0.1 only", "include/logintel/embedded.py",
           [('opts = (f"-h 127.0.0.1 -p {port}', "opts = (f\"-h '*' -p {port}")],
           ["tests/integration/test_embedded_postgres.py::test_listens_on_loopback_only"]),
+    Break("a worse challenger is kept out (promoted whatever its figures)", "include/logintel/challenger.py",
+          [('    if new["precision"] > old["precision"] + margin:', "    if True:")],
+          ["tests/integration/test_champion_challenger.py::test_a_worse_challenger_is_kept_out"]),
+    Break("the challenger never trains on its hold-out (trained on every log)", "include/logintel/training.py",
+          [("            cut = part.cut\n", "            pass\n")],
+          ["tests/integration/test_champion_challenger.py::"
+           "test_a_better_challenger_is_promoted_after_both_are_judged_on_the_same_recent_logs"]),
+    Break("rollback is one step back (it follows rollbacks too)", "include/logintel/sql/registry/rollback_target.sql",
+          [("WHERE d.action IN ('promoted', 'manual')", "WHERE d.action IN ('promoted', 'manual', 'rollback')")],
+          ["tests/integration/test_champion_challenger.py::test_rollback_is_one_command_and_one_dag_param"]),
 ]
 
 

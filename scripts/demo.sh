@@ -31,7 +31,7 @@ step "2. log_ingest (landing folder -> logintel.logs)"
 dagtest log_ingest
 step "3. log_quality (GX suite on the new batch)"
 dagtest log_quality
-step "4. log_training (level + anomaly models on the history, champion if not worse)"
+step "4. log_training (level + anomaly models on the history: the first champion)"
 dagtest log_training
 step "5. log_scoring (the history: partitions -> predictions -> GX findings suite -> report)"
 dagtest log_scoring

@@ -152,7 +152,8 @@ def quality(run_key: Optional[str] = typer.Option(None, help="Run key recorded i
 
 @app.command("train")
 def train_cmd(seed: int = 0) -> None:
-    """Train the level and anomaly models; promote the new version if it is not worse."""
+    """Train the level and anomaly models. With a champion in place the new version is a challenger:
+    both are judged on the same recent logs and it is promoted only when better by a margin."""
     from . import training
 
     result = training.train_and_register(_url(), seed=seed)
@@ -315,10 +316,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 from .cli_findings import register as _register_findings  # noqa: E402  (findings, triage, alert)
+from .cli_models import register as _register_models  # noqa: E402  (models list|decisions|promote|rollback)
 from .cli_monitor import register as _register_monitor  # noqa: E402  (coverage, drift)
 from .cli_sources import register as _register_sources  # noqa: E402  (extract, quarantine list|replay)
 
-for _register in (_register_findings, _register_monitor, _register_sources):
+for _register in (_register_findings, _register_models, _register_monitor, _register_sources):
     _register(app)
 
 

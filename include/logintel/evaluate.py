@@ -16,9 +16,9 @@ from .settings import overridden
 
 
 @contextmanager
-def throwaway_database(keep: bool = False):
-    """A new database on the configured server (embedded by default), dropped afterwards."""
-    server = db.server_url()
+def throwaway_database(keep: bool = False, server: str | None = None):
+    """A new database on `server` (default: the configured one, embedded by default), dropped afterwards."""
+    server = server or db.server_url()
     name = f"logintel_eval_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))

@@ -284,6 +284,9 @@ class Settings:
     drift_max_unseen: float = 0.05  # drift: share of a service's lines from templates the history never had
     drift_max_psi: float = 0.25  # drift: PSI of a service's level mix and message lengths
     drift_max_flag_change: float = 0.10  # drift: change of a service's anomaly-flag rate (episodes move it)
+    holdout_share: float = 0.3  # a challenger is judged on this newest share of the logs since the champion's data
+    min_holdout_logs: int = 1000  # fewer hold-out logs than this: no comparison, the champion stays
+    promotion_margin: float = 0.02  # a challenger must beat the champion by this (precision, then recall)
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
     ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
     debug: bool = False  # the CLI shows tracebacks of expected errors
@@ -321,6 +324,9 @@ _RANGES: dict[str, tuple[str, float | None, float | None]] = {
     "drift_max_unseen": ("LOGINTEL_DRIFT_MAX_UNSEEN", 0.0, 1.0),
     "drift_max_psi": ("LOGINTEL_DRIFT_MAX_PSI", 0.0, None),
     "drift_max_flag_change": ("LOGINTEL_DRIFT_MAX_FLAG_CHANGE", 0.0, 1.0),
+    "holdout_share": ("LOGINTEL_HOLDOUT_SHARE", 0.05, 0.9),
+    "min_holdout_logs": ("LOGINTEL_MIN_HOLDOUT_LOGS", 1, None),
+    "promotion_margin": ("LOGINTEL_PROMOTION_MARGIN", 0.0, 1.0),
     "stale_run_minutes": ("LOGINTEL_STALE_RUN_MINUTES", 1, None),
     "quarantine_max_bytes": ("LOGINTEL_QUARANTINE_MAX_BYTES", 1, None),
     "future_tolerance_minutes": ("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 0, None),
@@ -339,7 +345,7 @@ VARIABLES = (
     "LOGINTEL_REPORTS_DIR", "LOGINTEL_LANDING_DIR", "LOGINTEL_DEBUG",
     "LOGINTEL_STALE_RUN_MINUTES", "LOGINTEL_QUARANTINE_MAX_BYTES", "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
     "LOGINTEL_MIN_COVERAGE", "LOGINTEL_MAX_UNSCORED_HOURS", "LOGINTEL_DRIFT_MAX_UNSEEN", "LOGINTEL_DRIFT_MAX_PSI",
-    "LOGINTEL_DRIFT_MAX_FLAG_CHANGE",
+    "LOGINTEL_DRIFT_MAX_FLAG_CHANGE", "LOGINTEL_HOLDOUT_SHARE", "LOGINTEL_MIN_HOLDOUT_LOGS", "LOGINTEL_PROMOTION_MARGIN",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir"})
@@ -381,6 +387,9 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         drift_max_unseen=value("LOGINTEL_DRIFT_MAX_UNSEEN", parse_float, 0.05),
         drift_max_psi=value("LOGINTEL_DRIFT_MAX_PSI", parse_float, 0.25),
         drift_max_flag_change=value("LOGINTEL_DRIFT_MAX_FLAG_CHANGE", parse_float, 0.10),
+        holdout_share=value("LOGINTEL_HOLDOUT_SHARE", parse_float, 0.3),
+        min_holdout_logs=value("LOGINTEL_MIN_HOLDOUT_LOGS", parse_int, 1000),
+        promotion_margin=value("LOGINTEL_PROMOTION_MARGIN", parse_float, 0.02),
         alert_to=value("LOGINTEL_ALERT_TO", _text, None),
         ui_url=value("LOGINTEL_UI_URL", _text, "http://localhost:8080/plugin/logintel"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),

@@ -108,4 +108,30 @@ def test_the_publish_tasks_emit_an_event_only_for_a_change():
 def test_log_scoring_puts_its_outlets_on_the_publish_tasks(dagbag):
     dag = dagbag.get_dag("log_scoring")
     outlets = {t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets}
-    assert outlets == {"publish_predictions": ["logintel_ml_predictions"], "publish_findings": ["logintel_dq_findings"]}
+    assert outlets == {"publish_predictions": ["logintel_ml_predictions"], "publish_findings": ["logintel_dq_findings"],
+                       "publish_drift": ["logintel_drift_snapshots"]}
+
+
+def test_retraining_is_weekly_on_drift_or_by_hand_and_a_promotion_rescores(dagbag):
+    """log_training runs weekly and on the drift asset, emits the models asset from its publish
+    task only (skipped unless the champion changed), and log_scoring runs on new logs or a new
+    champion; the rollback param is a validated boolean."""
+    from airflow.exceptions import ParamValidationError
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from logintel.airflow import tasks
+
+    training = dagbag.get_dag("log_training")
+    assert training.timetable.timetable.expression == "0 0 * * 0"
+    assert "logintel_drift_snapshots" in repr(training.timetable.asset_condition)
+    outlets = {t.task_id: [a.name for a in t.outlets] for t in training.tasks if t.outlets}
+    assert outlets == {"publish_model": ["logintel_model_versions"]}
+    condition = repr(dagbag.get_dag("log_scoring").timetable.asset_condition)
+    assert "logintel_logs" in condition and "logintel_model_versions" in condition and "AssetAny" in condition
+    rollback = training.params.get_param("rollback")
+    assert rollback.resolve(True) is True
+    with pytest.raises(ParamValidationError):
+        rollback.resolve("yes please")
+    with pytest.raises(AirflowSkipException):
+        tasks.publish_drift({"success": True, "failed": []})
+    tasks.publish_drift({"success": False, "failed": [{"expectation": "psi"}]})  # emits: no exception

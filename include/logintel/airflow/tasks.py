@@ -74,10 +74,23 @@ def validate_new_batches(run_key: str) -> dict:
 
 
 def train_models(seed: int) -> dict:
+    """Train a version; with a champion in place it is a challenger judged on the same recent logs."""
     from .. import training
 
     result = training.train_and_register(database_url(), seed=seed)
-    return {k: v for k, v in result.as_dict().items() if k != "metrics"} | {"macro_f1": _macro_f1(result.metrics)}
+    log.info("model %s: %s (%s)", result.version, result.status, result.decision)
+    return ({k: v for k, v in result.as_dict().items() if k not in ("metrics", "comparison")}
+            | {"macro_f1": _macro_f1(result.metrics), "comparison": result.comparison,
+               "champion_changed": result.created and result.status == "champion"})
+
+
+def rollback_model() -> dict:
+    """The log_training DAG's `rollback` param: the previous champion becomes champion again."""
+    from .. import registry
+
+    done = registry.rollback(database_url(), decided_by="airflow")
+    log.info("rolled back: %s", done["decision"])
+    return {**done, "champion_changed": True}
 
 
 def _macro_f1(metrics: dict) -> float | None:
@@ -146,6 +159,11 @@ def check_drift(run: dict) -> dict:
         log.warning("drift against the model's history: %s", [f["expectation"] + " " + str(f["column"])
                                                                for f in result["failed"]])
     return {k: result[k] for k in ("success", "failed", "data_docs")}
+
+
+def publish_drift(result: dict) -> None:
+    """The drift asset event (it triggers log_training: a challenger) only when the drift suite failed."""
+    skip_unless_changed(0 if result["success"] else len(result["failed"]) or 1, "no drift beyond the limits")
 
 
 def record_findings(run: dict, confidence: float) -> dict:

@@ -1,5 +1,6 @@
 -- Turn the ids GX reported as failing into findings; a finding already recorded is kept as is.
--- Each finding carries its group; a line of a group someone dismissed is filed as dismissed.
+-- Each finding carries its group; a line of a group someone decided on (dismissed or confirmed) is
+-- filed with that decision: it stands for new lines, later runs and later model versions.
 WITH new AS (
     SELECT c.id, c.level_issue AS kind, c.level AS recorded, c.suggested_level AS suggested,
            least(1, greatest(0, c.level_confidence)) AS confidence, c.level_reason AS reason, c.model_version,
@@ -20,10 +21,10 @@ WITH new AS (
 INSERT INTO logintel.dq_findings (log_id, run_key, kind, recorded_value, suggested_value, confidence,
                                   reason, model_version, group_id, status, decided_by, decided_at, note)
 SELECT g.id, %(run_key)s, g.kind, g.recorded, g.suggested, g.confidence, g.reason, g.model_version, g.group_id,
-       CASE WHEN d.decision = 'dismissed' THEN 'dismissed' ELSE 'open' END,
-       CASE WHEN d.decision = 'dismissed' THEN d.decided_by END,
-       CASE WHEN d.decision = 'dismissed' THEN d.decided_at END,
-       CASE WHEN d.decision = 'dismissed' THEN d.note END
+       coalesce(d.decision, 'open'),
+       CASE WHEN d.decision <> 'open' THEN d.decided_by END,
+       CASE WHEN d.decision <> 'open' THEN d.decided_at END,
+       CASE WHEN d.decision <> 'open' THEN d.note END
 FROM grouped g
 LEFT JOIN logintel.group_decisions d ON d.group_id = g.group_id
 ON CONFLICT (log_id, kind, model_version) DO NOTHING
