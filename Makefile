@@ -52,4 +52,4 @@ stop:
 	@source scripts/env.sh >/dev/null 2>&1 && logintel db stop || true
 
 clean: stop
-	rm -rf $(VENV) .pgdata .airflow .run gx/uncommitted gx_projects models reports landing
+	rm -rf $(VENV) .pgdata .airflow .run gx/uncommitted gx_projects models reports landing archive

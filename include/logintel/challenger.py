@@ -44,8 +44,11 @@ def holdout(url: str, champion_max_id: int, hi: int, share: float) -> tuple[Hold
 def _copy_logs(url: str, scratch: str, part: Holdout) -> int:
     """The stored logs up to the hold-out's end, into the scratch database (binary COPY, ids kept)."""
     with db.connect(url) as src, db.transaction(scratch) as dst:
+        lo, hi = src.execute(db.sql("challenger/ingested_range"), {"hi": part.hi}).fetchone()
         conn_in = dst.cursor()
         conn_in.execute(db.sql("challenger/prepare_scratch"))
+        if lo is not None:
+            conn_in.execute("SELECT logintel.ensure_log_partitions(%s, %s)", (lo, hi))
         n = 0
         with src.cursor().copy(db.sql("challenger/copy_logs_out"), {"cut": part.cut, "hi": part.hi}) as out, \
                 conn_in.copy(db.sql("challenger/copy_logs_in")) as into:

@@ -318,9 +318,10 @@ def _one_line(exc: BaseException) -> str:
 from .cli_findings import register as _register_findings  # noqa: E402  (findings, triage, alert)
 from .cli_models import register as _register_models  # noqa: E402  (models list|decisions|promote|rollback)
 from .cli_monitor import register as _register_monitor  # noqa: E402  (coverage, drift)
+from .cli_retention import register as _register_retention  # noqa: E402  (retention)
 from .cli_sources import register as _register_sources  # noqa: E402  (extract, quarantine list|replay)
 
-for _register in (_register_findings, _register_models, _register_monitor, _register_sources):
+for _register in (_register_findings, _register_models, _register_monitor, _register_retention, _register_sources):
     _register(app)
 
 

@@ -78,7 +78,15 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
                dedupe(rec) if dedupe else _dedupe_key(rec, counts), None, None)
 
 
+def ensure_partitions(url: str) -> int:
+    """The day partitions of `logs` around now, created when missing (a short transaction of its
+    own: creating a partition locks the parent table). Returns how many were created."""
+    with db.transaction(url) as conn:
+        return int(conn.execute(db.sql("ingest/ensure_partitions")).fetchone()[0])
+
+
 def _open_batch(url: str, sources: list[str]) -> int:
+    ensure_partitions(url)
     with db.transaction(url) as conn:
         return conn.execute("INSERT INTO logintel.ingest_batches (sources) VALUES (%s) RETURNING id",
                             (sources,)).fetchone()[0]
@@ -137,6 +145,8 @@ def merge_staged(conn: psycopg.Connection, source: str, read: int, result: Batch
     # file), never as "the rest": then the batch's check read = loaded + duplicates + quarantined
     # catches a record that was lost.
     result.duplicates += staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
+    if staged["good_repeated"]:
+        conn.execute(db.sql("ingest/drop_repeats"))
     result.loaded += conn.execute(db.sql("ingest/merge"), {"batch_id": result.batch_id}).rowcount
     result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": result.batch_id}).rowcount
     result.read += read

@@ -275,6 +275,7 @@ class Settings:
     gx_root: Path  # GX project root: the GX context lives in <gx_root>/gx
     reports_dir: Path
     landing_dir: Path
+    archive_dir: Path  # retention writes each archived partition's files here
     quarantine_max_bytes: int = 64 << 20  # quarantine keeps every byte of a bad record up to this
     stale_run_minutes: int = 60  # a running scoring run without progress this long is marked failed
     alert_connection_id: str = "logintel_alerts"  # Airflow connection of the alert digest (smtp or http)
@@ -286,6 +287,7 @@ class Settings:
     drift_max_flag_change: float = 0.10  # drift: change of a service's anomaly-flag rate (episodes move it)
     holdout_share: float = 0.3  # a challenger is judged on this newest share of the logs since the champion's data
     min_holdout_logs: int = 1000  # fewer hold-out logs than this: no comparison, the champion stays
+    retention_days: int = 30  # log_retention archives and drops the day partitions older than this
     promotion_margin: float = 0.02  # a challenger must beat the champion by this (precision, then recall)
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
     ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
@@ -327,6 +329,7 @@ _RANGES: dict[str, tuple[str, float | None, float | None]] = {
     "holdout_share": ("LOGINTEL_HOLDOUT_SHARE", 0.05, 0.9),
     "min_holdout_logs": ("LOGINTEL_MIN_HOLDOUT_LOGS", 1, None),
     "promotion_margin": ("LOGINTEL_PROMOTION_MARGIN", 0.0, 1.0),
+    "retention_days": ("LOGINTEL_RETENTION_DAYS", 1, None),
     "stale_run_minutes": ("LOGINTEL_STALE_RUN_MINUTES", 1, None),
     "quarantine_max_bytes": ("LOGINTEL_QUARANTINE_MAX_BYTES", 1, None),
     "future_tolerance_minutes": ("LOGINTEL_FUTURE_TOLERANCE_MINUTES", 0, None),
@@ -346,9 +349,10 @@ VARIABLES = (
     "LOGINTEL_STALE_RUN_MINUTES", "LOGINTEL_QUARANTINE_MAX_BYTES", "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
     "LOGINTEL_MIN_COVERAGE", "LOGINTEL_MAX_UNSCORED_HOURS", "LOGINTEL_DRIFT_MAX_UNSEEN", "LOGINTEL_DRIFT_MAX_PSI",
     "LOGINTEL_DRIFT_MAX_FLAG_CHANGE", "LOGINTEL_HOLDOUT_SHARE", "LOGINTEL_MIN_HOLDOUT_LOGS", "LOGINTEL_PROMOTION_MARGIN",
+    "LOGINTEL_RETENTION_DAYS", "LOGINTEL_ARCHIVE_DIR",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
-_PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir"})
+_PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir", "archive_dir"})
 
 
 def _from_env(env: Mapping[str, str | None]) -> Settings:
@@ -378,6 +382,8 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         gx_root=value("LOGINTEL_GX_ROOT", parse_path, home),
         reports_dir=value("LOGINTEL_REPORTS_DIR", parse_path, home / "reports"),
         landing_dir=value("LOGINTEL_LANDING_DIR", parse_path, home / "landing"),
+        archive_dir=value("LOGINTEL_ARCHIVE_DIR", parse_path, home / "archive"),
+        retention_days=value("LOGINTEL_RETENTION_DAYS", parse_int, 30),
         stale_run_minutes=value("LOGINTEL_STALE_RUN_MINUTES", parse_int, 60),
         quarantine_max_bytes=value("LOGINTEL_QUARANTINE_MAX_BYTES", parse_int, 64 << 20),
         alert_connection_id=value("LOGINTEL_ALERT_CONN_ID", _text, "logintel_alerts"),

@@ -11,7 +11,8 @@ import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
-EXPECTED = {"log_ingest", "log_extract", "log_quality", "log_training", "log_scoring", "log_simulate_issues"}
+EXPECTED = {"log_ingest", "log_extract", "log_quality", "log_training", "log_scoring", "log_simulate_issues",
+            "log_retention"}
 
 
 @pytest.fixture(scope="module")

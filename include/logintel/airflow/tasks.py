@@ -84,6 +84,19 @@ def train_models(seed: int) -> dict:
                "champion_changed": result.created and result.status == "champion"})
 
 
+def apply_retention(days: int, dry_run: bool) -> dict:
+    """log_retention: archive, verify, drop; a failed archive fails the task (its partition stays)."""
+    from .. import retention
+
+    result = retention.run(database_url(), days=days, dry_run=dry_run)
+    log.info("retention: %s", result)
+    if result["failed"]:
+        raise RuntimeError(f"{result['failed']} partition(s) not archived and kept: "
+                           + "; ".join(f"{r['partition']}: {r.get('reason')}" for r in result["partitions"]
+                                       if r["status"] == "failed"))
+    return result
+
+
 def rollback_model() -> dict:
     """The log_training DAG's `rollback` param: the previous champion becomes champion again."""
     from .. import registry

@@ -17,16 +17,22 @@ WITH checked AS (
     FROM extract_raw r
     LEFT JOIN unnest(%(spellings)s::text[], %(levels)s::text[]) AS lv(spelling, level)
            ON lv.spelling = upper(btrim(r.level, E' \t\r\n\f\v[]()<>{}'))
+), fresh AS (  -- each stored key once across the time partitions (see ingest/merge)
+    INSERT INTO logintel.log_keys (dedupe_key)
+    SELECT c.dedupe FROM checked c WHERE c.ok
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING dedupe_key
 ), inserted AS (
     INSERT INTO logintel.logs (ts, service, source, source_line, level, message, is_anomaly, attrs,
                                ingest_batch_id, dedupe_key)
-    SELECT c.ts::timestamptz, c.service, %(source)s,
+    SELECT DISTINCT ON (c.key) c.ts::timestamptz, c.service, %(source)s,
            CASE WHEN c.key BETWEEN 1 AND 2147483647 THEN c.key::int ELSE 0 END,
            c.canonical, c.message, c.is_anomaly::boolean,
            c.rest::jsonb, %(batch_id)s, c.dedupe
     FROM checked c
+    JOIN fresh f ON f.dedupe_key = c.dedupe
     WHERE c.ok
-    ON CONFLICT (dedupe_key) DO NOTHING
+    ORDER BY c.key
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM checked WHERE ok) AS checked,

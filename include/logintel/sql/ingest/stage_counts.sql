@@ -2,7 +2,7 @@
 -- stored already (or repeats inside the file), bad records, and bad records quarantined already.
 SELECT count(*) FILTER (WHERE s.error IS NULL) AS good,
        count(*) FILTER (WHERE s.error IS NULL AND EXISTS (
-           SELECT 1 FROM logintel.logs l WHERE l.dedupe_key = s.dedupe_key)) AS good_stored,
+           SELECT 1 FROM logintel.log_keys k WHERE k.dedupe_key = s.dedupe_key)) AS good_stored,
        count(*) FILTER (WHERE s.error IS NULL) - count(DISTINCT s.dedupe_key) FILTER (WHERE s.error IS NULL)
            AS good_repeated,
        count(*) FILTER (WHERE s.error IS NOT NULL) AS bad,
