@@ -32,6 +32,7 @@ from .settings import get_settings, mask_url
 
 log = logging.getLogger(__name__)
 RETENTION_LOCK = 741_2006  # one retention run at a time
+GZIP_LEVEL = 6  # gzip's default trade-off (9 was 3x slower for a few % less)
 AHEAD_DAYS = 7  # partitions created ahead by the retention run (ingest creates three days ahead too)
 
 
@@ -82,15 +83,19 @@ def _lines(path: Path) -> int:
 
 
 def _export(conn, query: pgsql.Composed, path: Path) -> int:
-    """COPY a query's text rows into a gzip file (written beside, fsynced, then renamed)."""
+    """A query's chunks of JSON lines into a gzip file (written beside, fsynced, then renamed),
+    read through a server-side cursor so memory stays at a few chunks. Returns the lines written."""
     tmp = path.with_suffix(path.suffix + ".part")
     n = 0
     with tmp.open("wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-            with conn.cursor().copy(query) as copy:
-                for row in copy.rows():
-                    gz.write(row[0].encode("utf-8") + b"\n")
-                    n += 1
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
+            with conn.cursor(name=f"export_{path.stem.split('.')[0]}") as cur:
+                cur.itersize = 8
+                cur.execute(query)
+                for (chunk,) in cur:
+                    data = chunk.encode("utf-8")
+                    gz.write(data)
+                    n += data.count(b"\n")
         raw.flush()
         os.fsync(raw.fileno())
     tmp.replace(path)
