@@ -244,7 +244,7 @@ def create_app():
         """The services of the latest drift snapshot beyond the drift suite's main limits."""
         s = get_settings()
         return [d for d in scoring_drift() if d["new_service"] or d["unseen_template_share"] > s.drift_max_unseen
-                or (d["level_psi"] or 0) > s.drift_max_psi]
+                or max(d["level_psi"] or 0, d["template_level_psi"] or 0) > s.drift_max_psi]
 
     @app.get("/api/drift", summary="Drift per service of the latest scoring run's logs against the model's history")
     def api_drift() -> dict:

@@ -2,8 +2,9 @@
 
 Per service, on every scoring run (``sql/drift/``): the share of lines from templates the history
 never had (a new release), whether the service is new, the population stability index (PSI) of
-its level mix and of its message lengths (log2 bins), and its anomaly-flag rate against the
-history's. The figures go to ``logintel.drift_snapshots``; the GX suite ``scoring_drift`` checks
+its level mix and of its message lengths (log2 bins), the largest level-mix PSI of one of its
+templates (a call site that changed its level while the service's mix hardly moved), and its
+anomaly-flag rate against the history's. The figures go to ``logintel.drift_snapshots``; the GX suite ``scoring_drift`` checks
 them against the settings (``LOGINTEL_DRIFT_*``), so drift is a failed validation in ``dq_runs``
 and Data Docs, shown in the report, the summary and the Airflow view. Drift is a signal, not a
 fault: the DAG task records it and carries on.
@@ -15,14 +16,15 @@ import pandas as pd
 
 from . import db
 
-__all__ = ["population_stability", "drift_figures", "take_snapshot", "check", "latest", "history",
+__all__ = ["population_stability", "template_level_shift", "drift_figures", "take_snapshot", "check", "latest", "history",
            "SNAPSHOT_COLUMNS"]
 
 MIN_LINES = 50   # a service's PSI needs this many lines in the run (fewer: too noisy to judge)
 SMOOTHING = 0.5  # pseudo-count per category, so a category missing on one side stays finite
 
 SNAPSHOT_COLUMNS = ["scoring_run_id", "model_version", "service", "lines", "new_service", "unseen_template_share",
-                    "level_psi", "length_psi", "flag_rate", "reference_flag_rate"]
+                    "level_psi", "length_psi", "flag_rate", "reference_flag_rate", "template_level_psi",
+                    "template_level_worst"]
 
 
 def population_stability(reference: pd.Series, current: pd.Series) -> float:
@@ -32,6 +34,21 @@ def population_stability(reference: pd.Series, current: pd.Series) -> float:
     q = current.reindex(cats, fill_value=0).to_numpy(np.float64) + SMOOTHING
     p, q = p / p.sum(), q / q.sum()
     return float(np.sum((q - p) * np.log(q / p)))
+
+
+def template_level_shift(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[float | None, str | None]:
+    """The largest level-mix PSI over the templates with >= MIN_LINES lines on both sides (one
+    service's counts: template_key, level, lines), and that template; (None, None) if none has."""
+    ref = reference.groupby(["template_key", "level"])["lines"].sum()
+    cur = current.groupby(["template_key", "level"])["lines"].sum()
+    ref_n, cur_n = ref.groupby(level=0).sum(), cur.groupby(level=0).sum()
+    both = ref_n.index[ref_n >= MIN_LINES].intersection(cur_n.index[cur_n >= MIN_LINES])
+    worst, worst_psi = None, None
+    for t in both:
+        psi = population_stability(ref.loc[t], cur.loc[t])
+        if worst_psi is None or psi > worst_psi:
+            worst, worst_psi = t, psi
+    return worst_psi, worst
 
 
 def drift_figures(reference: pd.DataFrame, current: pd.DataFrame, ref_lengths: pd.DataFrame,
@@ -49,6 +66,7 @@ def drift_figures(reference: pd.DataFrame, current: pd.DataFrame, ref_lengths: p
         unseen = sum(int(n) for t, n in zip(cur["template_key"], cur["lines"]) if (service, t) not in known)
         enough = lines >= MIN_LINES and service in ref_services
         level_psi = length_psi = None
+        template_psi, template_worst = template_level_shift(ref, cur)
         if enough:
             level_psi = population_stability(ref.groupby("level")["lines"].sum(), cur.groupby("level")["lines"].sum())
             rl = ref_lengths[ref_lengths["service"] == service].set_index("length_bin")["lines"]
@@ -59,7 +77,8 @@ def drift_figures(reference: pd.DataFrame, current: pd.DataFrame, ref_lengths: p
                      "unseen_template_share": unseen / lines if lines else 0.0,
                      "level_psi": level_psi, "length_psi": length_psi,
                      "flag_rate": int(cur["flagged"].sum()) / judged if judged else None,
-                     "reference_flag_rate": int(ref["flagged"].sum()) / ref_judged if ref_judged else None})
+                     "reference_flag_rate": int(ref["flagged"].sum()) / ref_judged if ref_judged else None,
+                     "template_level_psi": template_psi, "template_level_worst": template_worst})
     return pd.DataFrame(rows, columns=SNAPSHOT_COLUMNS[2:])
 
 

@@ -51,6 +51,8 @@ def test_a_batch_like_the_history_does_not_drift(trained, tmp_path):
     assert result["success"], (result["failed"], rows)
     assert sum(r["lines"] for r in rows.values()) == 4000 and not any(r["new_service"] for r in rows.values())
     assert all(r["level_psi"] is None or r["level_psi"] < 0.1 for r in rows.values())
+    assert all(r["template_level_psi"] is None or r["template_level_psi"] < 0.25 for r in rows.values())
+    assert any(r["template_level_psi"] is not None for r in rows.values())  # it was measured
     assert _suite(url) == [("history", True), ("same", True)]
 
 
@@ -76,6 +78,9 @@ def test_a_shifted_batch_drifts_and_says_where(trained, tmp_path):
     assert {"new_service", "unseen_template_share", "level_psi"} <= failed
     assert rows["billing"]["new_service"] and rows["billing"]["unseen_template_share"] == 1.0
     assert rows["gateway"]["unseen_template_share"] > 0.05 and rows["payments"]["level_psi"] > 0.25
+    assert rows["payments"]["template_level_psi"] > 0.25 and rows["payments"]["template_level_worst"]
+    assert all(r["template_level_psi"] is None or r["template_level_psi"] < 0.25
+               for s, r in rows.items() if s not in ("payments", "billing"))
     assert later["unseen_template_share"]["billing"] == 1.0  # `logintel score` reports it too
     # what a person sees: the command (exit 7 with --check), the summary, the report
     cli = str(Path(sys.executable).with_name("logintel"))

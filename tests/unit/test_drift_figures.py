@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from logintel.drift import drift_figures, population_stability
+from logintel.drift import drift_figures, population_stability, template_level_shift
 
 
 def _counts(rows):
@@ -39,3 +39,17 @@ def test_figures_per_service():
     assert pd.isna(f.loc["db", "level_psi"]) and f.loc["db", "unseen_template_share"] == 0.0
     assert f.loc["billing", "new_service"] and f.loc["billing", "unseen_template_share"] == 1.0
     assert pd.isna(f.loc["billing", "flag_rate"]) and pd.isna(f.loc["billing", "level_psi"])
+
+
+def test_one_template_changing_its_level_shows_although_the_service_mix_hardly_moves():
+    reference = _counts([("api", "GET <*>", "INFO", 9000, 0, 9000), ("api", "Cache miss <*>", "DEBUG", 150, 0, 150),
+                         ("api", "Cache miss <*>", "INFO", 150, 0, 150), ("api", "Retry <*>", "WARN", 100, 0, 100)])
+    current = _counts([("api", "GET <*>", "INFO", 9000, 0, 9000), ("api", "Cache miss <*>", "DEBUG", 30, 0, 30),
+                       ("api", "Cache miss <*>", "INFO", 270, 0, 270),
+                       ("api", "Retry <*>", "WARN", 30, 0, 30)])  # too few lines of Retry to judge it
+    lengths = _lengths([("api", 5, 9400)])
+    f = drift_figures(reference, current, lengths, lengths).set_index("service")
+    assert f.loc["api", "level_psi"] < 0.05  # the service's mix: a small move
+    assert f.loc["api", "template_level_psi"] > 0.5 and f.loc["api", "template_level_worst"] == "Cache miss <*>"
+    assert template_level_shift(reference, reference) == (0.0, "Cache miss <*>")
+    assert template_level_shift(reference.iloc[:0], current) == (None, None)

@@ -66,7 +66,8 @@ def drift_suite(gx, max_unseen: float, max_psi: float, max_flag_change: float):
     suite.add_expectation(E.ExpectColumnValuesToBeBetween(
         column="unseen_template_share", min_value=0.0, max_value=max_unseen,
         description=f"at most {max_unseen:.0%} of a service's lines come from templates the history never had"))
-    for column, what in (("level_psi", "level mix is"), ("length_psi", "message lengths are")):
+    for column, what in (("level_psi", "level mix is"), ("length_psi", "message lengths are"),
+                         ("template_level_psi", "templates' level mixes are")):
         suite.add_expectation(E.ExpectColumnValuesToBeBetween(
             column=column, min_value=0.0, max_value=max_psi,
             description=f"a service's {what} stable (PSI at most {max_psi:g})"))

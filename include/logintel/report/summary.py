@@ -77,12 +77,13 @@ def drift_table(rows: list[dict]):
 
     table = Table(title=f"drift after run {rows[0]['scoring_run_id']} against the history of model "
                         f"{rows[0]['model_version']}" if rows else "drift")
-    for col in ("service", "lines", "new service", "unseen templates", "level PSI", "length PSI", "flag rate",
-                "history's flag rate"):
+    for col in ("service", "lines", "new service", "unseen templates", "level PSI", "worst template's level PSI",
+                "length PSI", "flag rate", "history's flag rate"):
         table.add_column(col, justify="left" if col == "service" else "right")
     for r in rows:
         table.add_row(r["service"] or "-", f"{r['lines']:,}", "yes" if r["new_service"] else "no",
-                      _figure(r["unseen_template_share"], True), _figure(r["level_psi"]), _figure(r["length_psi"]),
+                      _figure(r["unseen_template_share"], True), _figure(r["level_psi"]),
+                      _figure(r.get("template_level_psi")), _figure(r["length_psi"]),
                       _figure(r["flag_rate"], True), _figure(r["reference_flag_rate"], True))
     return table
 
