@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from . import db
 from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
 from .settings import get_settings
-from .sources.fields import anomaly_field, level_field, message_field, service_field, timestamp_field
+from .sources.fields import anomaly_field, decode, level_field, message_field, service_field, timestamp_field
 from .sources.reader import keep_bytes, too_long_reason
 from .sources.record import Record
 
@@ -82,10 +82,11 @@ def mapping(preset: str | None = None, overrides: dict[str, str] | None = None) 
     return columns
 
 
-def _select(source: TableSource, ts_type: str | None = None, name: str = ""):
+def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex_fields: frozenset[str] = frozenset()):
     """SELECT key, the mapped columns as text, every other column as JSON, and the watermark column,
     for the rows after the cursor, in watermark order. A timestamp column is rendered in UTC (the
-    session's TimeZone is UTC; a column without a zone is read as UTC, as the parsers do)."""
+    session's TimeZone is UTC; a column without a zone is read as UTC, as the parsers do); a bytea
+    column among `hex_fields` as hex (its bytes may not be UTF-8: to_record decodes and checks them)."""
     from psycopg import sql
 
     schema, table = source.qualified.split(".", 1)
@@ -95,6 +96,8 @@ def _select(source: TableSource, ts_type: str | None = None, name: str = ""):
         column = sql.Identifier(source.columns[name])
         if name == "ts" and ts_type == "timestamp without time zone":
             return sql.SQL("(t.{} AT TIME ZONE 'UTC')::text").format(column)
+        if name in hex_fields:  # bytea: its bytes as hex, decoded (and checked) on Logintel's side
+            return sql.SQL("encode(t.{}, 'hex')").format(column)
         return sql.SQL("t.{}::text").format(column)
 
     mapped = [text_of(f) if f in source.columns else sql.SQL("NULL") for f in FIELDS]
@@ -119,14 +122,31 @@ def _select(source: TableSource, ts_type: str | None = None, name: str = ""):
         schema=sql.Identifier(schema), table=sql.Identifier(table))
 
 
-def to_record(row: tuple) -> Record:
-    """A source row as a Record (errors as quarantine reasons, the row's values as its raw bytes)."""
+def _from_hex(field_name: str, value: str | None, errors: list[str]) -> str | None:
+    """A bytea column's value (hex) as text; invalid UTF-8 or a NUL byte is a quarantine reason
+    naming the field (the text then has replacement characters, for the quarantined values)."""
+    if value is None:
+        return None
+    text, problem = decode(bytes.fromhex(value))
+    if problem:
+        errors.append(f"{field_name} (bytea): {problem}")
+        text = text.replace("\x00", "\ufffd")
+    return text
+
+
+def to_record(row: tuple, hex_fields: frozenset[str] = frozenset()) -> Record:
+    """A source row as a Record (errors as quarantine reasons, the row's values as its raw bytes);
+    the fields in `hex_fields` come from bytea columns, as hex."""
     key, ts, level, message, service, anomaly, host, rest = row[:8]
+    errors: list[str] = []
+    if hex_fields:
+        values = dict(zip(FIELDS, (ts, level, message, service, anomaly, host)))
+        values = {f: _from_hex(f, v, errors) if f in hex_fields else v for f, v in values.items()}
+        ts, level, message, service, anomaly, host = (values[f] for f in FIELDS)
     attrs = json.loads(rest) if rest else {}
     if host is not None:
         attrs["host"] = host
     attrs["source_key"] = key
-    errors: list[str] = []
     rec = Record(key if 0 < key <= SOURCE_LINE_MAX else 0, b"", timestamp_field(ts, errors),
                  level_field(level, errors), message_field(message, errors), service_field(service, None, errors),
                  anomaly_field(anomaly, errors), attrs)
@@ -185,7 +205,10 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
         src.read_only = True  # the source is only ever read
         ts_type = _column_type(src, source, source.columns["ts"])
         checks["ts_typed"] = ts_type in TIMESTAMP_TYPES
-        query = _select(source, ts_type, name)
+        hex_fields = frozenset(f for f, column in source.columns.items()
+                               if f != "ts" and _column_type(src, source, column) == "bytea")
+        checks["python_only"] = bool(hex_fields)  # bytea text is decoded and checked in Python
+        query = _select(source, ts_type, name, hex_fields)
         while max_chunks is None or len(results) < max_chunks:
             with loading_batch(url, [name]) as (conn, result):
                 found = conn.execute(db.sql("extract/watermark"), {"source": name}).fetchone()
@@ -209,7 +232,7 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                 if fast[2]:
                     rest = conn.execute(db.sql("extract/unchecked"), {"keys": fast[2]}).fetchall()
                     db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
-                                 _stage_rows((to_record(r) for r in rest), name, {"read": 0},
+                                 _stage_rows((to_record(r, hex_fields) for r in rest), name, {"read": 0},
                                              dedupe=lambda rec: _source_key(name, rec.attrs["source_key"])))
                 merge_staged(conn, name, len(fast[2]), result)
                 if read:

@@ -254,3 +254,27 @@ def test_a_timestamp_watermark_reads_late_rows_inside_the_look_back(fresh_db, so
     with psycopg.connect(fresh_db) as conn:
         messages = {r[0] for r in conn.execute("SELECT message FROM logintel.logs WHERE level = 'ERROR'")}
     assert "late but inside" in messages and "too late" not in messages
+
+
+def test_a_bytea_message_column_is_decoded_and_bad_bytes_are_quarantined(fresh_db, source):
+    """Messages stored as bytea: valid UTF-8 is loaded as text (not the hex `::text` gives), invalid
+    UTF-8 and a NUL byte are quarantined with the row's values and a reason naming the field."""
+    with psycopg.connect(source["url"]) as conn:
+        conn.execute("CREATE TABLE public.raw_logs (id bigint PRIMARY KEY, ts timestamptz, level text, body bytea)")
+        conn.execute(f"GRANT SELECT ON public.raw_logs TO {source['reader'].split('://', 1)[1].split('@')[0]}")
+        rows = [(1, "Disk sda1 at 91 % – München".encode()), (2, b"\xff\xfe broken"), (3, b"nul \x00 inside"),
+                (4, "ok again".encode()), (5, None)]
+        for key, body in rows:
+            conn.execute("INSERT INTO public.raw_logs VALUES (%s, '2026-01-05 10:00:00+00', 'WARN', %s)", (key, body))
+    table = TableSource(url=source["reader"], table="raw_logs", columns=mapping(None, {
+        "ts": "ts", "level": "level", "message": "body"}))
+    done = extract(fresh_db, table, chunk_rows=100)
+    assert [(r.read, r.loaded, r.quarantined) for r in done] == [(5, 2, 3)]
+    with psycopg.connect(fresh_db) as conn:
+        loaded = conn.execute("SELECT source_line, message FROM logintel.logs ORDER BY 1").fetchall()
+        bad = dict(conn.execute("SELECT source_line, reason FROM logintel.logs_quarantine ORDER BY 1").fetchall())
+        raw = conn.execute("SELECT raw FROM logintel.logs_quarantine WHERE source_line = 2").fetchone()[0]
+    assert loaded == [(1, "Disk sda1 at 91 % – München"), (4, "ok again")]
+    assert bad[2] == "message (bytea): invalid UTF-8 at byte 0"
+    assert bad[3] == "message (bytea): NUL byte in record" and bad[5] == "empty message"
+    assert json.loads(bytes(raw))["key"] == 2  # the row's values are kept

@@ -3,10 +3,11 @@
 -- is not blank, a timestamp the source rendered in UTC (when `ts_typed`: the column is a timestamp)
 -- within the parsers' years, a boolean flag, message and other columns within LOGINTEL_MAX_RECORD_BYTES) are inserted; a row whose dedupe key (its table and
 -- key) is stored already is skipped: a duplicate. The keys of the other rows come back for the
--- Python checks, which give each its exact quarantine reason.
+-- Python checks, which give each its exact quarantine reason (every row, when python_only is set: a
+-- source with bytea columns, whose bytes are decoded and checked in Python).
 WITH checked AS (
     SELECT r.*, lv.level AS canonical,
-           coalesce(lv.level IS NOT NULL
+           coalesce(NOT %(python_only)s::boolean AND lv.level IS NOT NULL
                     AND r.message IS NOT NULL AND r.message !~ '^\s*$'
                     AND %(ts_typed)s::boolean
                     AND CASE WHEN r.ts ~ '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?\+00$'
