@@ -168,6 +168,19 @@ BREAKS = [
     Break("rollback is one step back (it follows rollbacks too)", "include/logintel/sql/registry/rollback_target.sql",
           [("WHERE d.action IN ('promoted', 'manual')", "WHERE d.action IN ('promoted', 'manual', 'rollback')")],
           ["tests/integration/test_champion_challenger.py::test_rollback_is_one_command_and_one_dag_param"]),
+    Break("a partition is dropped only when its archive matches (the check skipped)", "include/logintel/retention.py",
+          [('            _check_manifest(Path(state["manifest_path"]), int(rows_now))\n', "            pass\n")],
+          ["tests/integration/test_retention.py::test_a_failed_archive_or_a_mismatch_never_drops_the_partition"]),
+    Break("a dropped partition takes what pointed at its logs (predictions left behind)",
+          "include/logintel/sql/retention/drop_dependents.sql",
+          [("DELETE FROM logintel.ml_predictions p USING logintel.{partition} l WHERE p.log_id = l.id;\n", "")],
+          ["tests/integration/test_retention.py::test_an_old_partition_is_archived_dropped_and_loads_back_the_same"]),
+    Break("dedupe across partitions (the key table bypassed)", "include/logintel/sql/ingest/merge.sql",
+          [("WHERE error IS NULL AND dedupe_key IN (SELECT dedupe_key FROM fresh)", "WHERE error IS NULL")],
+          ["tests/integration/test_retention.py::test_an_unpartitioned_table_with_data_migrates_without_losing_a_row"]),
+    Break("a bytea message is decoded and bad bytes quarantined (read as ::text)", "include/logintel/extract.py",
+          [("            return sql.SQL(\"encode(t.{}, 'hex')\").format(column)\n", "            pass\n")],
+          ["tests/integration/test_extract.py::test_a_bytea_message_column_is_decoded_and_bad_bytes_are_quarantined"]),
 ]
 
 

@@ -180,7 +180,7 @@ def test_an_unpartitioned_table_with_data_migrates_without_losing_a_row(server_u
         content = _content(url, "true")
         assert before[0] == 2000
         applied = db.upgrade(url)
-        assert applied[-1] == "017_partitioned_logs"
+        assert "017_partitioned_logs" in applied
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT relkind FROM pg_class WHERE oid = 'logintel.logs'::regclass").fetchone()[0] == "p"
             assert conn.execute("SELECT count(*), min(id), max(id), sum(id) FROM logintel.logs").fetchone() == before
