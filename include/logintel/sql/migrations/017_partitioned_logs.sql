@@ -76,11 +76,10 @@ BEGIN
         attrs           jsonb NOT NULL DEFAULT '{}'::jsonb,
         ingest_batch_id bigint NOT NULL REFERENCES logintel.ingest_batches(id),
         ingested_at     timestamptz NOT NULL DEFAULT now(),
-        dedupe_key      uuid NOT NULL,  -- unique through logintel.log_keys
+        dedupe_key      uuid NOT NULL,  -- unique through logintel.log_keys (its only index: lookups go there)
         PRIMARY KEY (id, ingested_at)
     ) PARTITION BY RANGE (ingested_at);
     ALTER SEQUENCE logintel.logs_id_seq OWNED BY logintel.logs.id;
-    CREATE INDEX logs_dedupe_key ON logintel.logs (dedupe_key);
     CREATE INDEX logs_batch ON logintel.logs (ingest_batch_id);
     CREATE INDEX logs_ts ON logintel.logs USING brin (ts);
     SELECT coalesce(min(ingested_at), now()) INTO lo FROM logintel.logs_unpartitioned;
