@@ -78,6 +78,10 @@ def test_a_better_challenger_is_promoted_after_both_are_judged_on_the_same_recen
                                           ("promoted", fixed.version, broken.version, fixed.version)]
     assert decisions[1][4]["challenger"]["all"] == new and decisions[1][4]["champion"]["all"] == old
     assert registry.require_champion(url).version == fixed.version
+    from logintel.report.summary import collect
+
+    shown = collect(url)["model_decisions"][0]  # `logintel summary` names the latest decision
+    assert shown["action"] == "promoted" and "better precision" in shown["reason"]
     with psycopg.connect(url) as conn:  # the comparison ran in a scratch database: nothing of it here
         assert conn.execute("SELECT count(*) FROM logintel.injected_issues").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM logintel.ml_predictions").fetchone()[0] == 0

@@ -22,6 +22,7 @@ def collect(url: str) -> dict:
         top_groups = query_groups(conn, model_version=overview["version"], status="open", limit=TOP_GROUPS)
         cover = coverage.latest(conn)
         drifted = drift.latest(conn)
+        decisions = db.query(conn, "registry/decisions", {"limit": 3})
     docs = next((r["data_docs_path"] for r in dq if r["data_docs_path"]), None)
     return {
         "logs_stored": overview["logs"],
@@ -36,6 +37,8 @@ def collect(url: str) -> dict:
         "top_groups": [{k: g[k] for k in ("group_id", "kind", "service", "template_key", "recorded_value",
                                           "suggested_value", "findings", "confidence")} for g in top_groups],
         "open_groups": int(top_groups[0]["total_groups"]) if top_groups else 0,
+        "model_decisions": [{k: d[k] for k in ("decided_at", "action", "version", "champion_after", "reason")}
+                            for d in decisions],  # the latest champion decisions, newest first
         "coverage": cover,  # rows as stored (`--json` writes their times as text)
         "drift": drifted,
         "data_docs": docs,
@@ -107,6 +110,8 @@ def render(data: dict, console) -> None:
         console.print(f"champion model {model['version']}: held-out level macro F1 "
                       f"{level.get('macro_f1', float('nan')):.3f}; anomaly precision "
                       f"{anomaly.get('precision', float('nan')):.3f} recall {anomaly.get('recall', float('nan')):.3f}")
+    for d in data.get("model_decisions", [])[:1]:  # the latest champion decision and its figures
+        console.print(f"latest model decision ({d['action']}, {d['version']}): {d['reason']}", highlight=False)
     table = Table(title="findings by kind")
     table.add_column("kind")
     table.add_column("count", justify="right")
