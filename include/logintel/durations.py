@@ -1,4 +1,5 @@
-"""The duration a log line reports ("took 350ms", "timed out after 2.5 s"), in milliseconds.
+"""The duration a log line reports ("took 350ms", "timed out after 2.5 s"), in milliseconds;
+for a row of a table source, its duration column (``response_time_ms``, kept in ``attrs``) first.
 
 Masking turns every duration into ``<*>``, so a template's lines look alike to the episode
 verdicts whatever they report. A latency episode is exactly that difference: the same "slow
@@ -13,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["DURATION_RE", "durations_ms"]
+__all__ = ["DURATION_RE", "durations_ms", "line_durations_ms"]
 
 # a number directly followed by a time unit; the first such number of a line counts
 DURATION_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(ms|msec|s|sec|secs|seconds|us|µs|min)(?![\w])")
@@ -30,3 +31,15 @@ def durations_ms(messages: pd.Series | list[str]) -> np.ndarray:
     value = pd.to_numeric(found[0], errors="coerce").to_numpy(dtype=np.float64)
     scale = found[1].map(_UNIT_MS).to_numpy(dtype=np.float64, na_value=np.nan)
     return (value * scale).astype(np.float32)
+
+
+def line_durations_ms(frame: pd.DataFrame) -> np.ndarray:
+    """Each line's duration: its attrs duration (``attr_duration_ms``, read by the scoring query
+    from the keys in LOGINTEL_DURATION_ATTRS) where it has one, else the first in its message."""
+    if "attr_duration_ms" not in frame:
+        return durations_ms(frame["message"])
+    out = frame["attr_duration_ms"].to_numpy(dtype=np.float32, na_value=np.nan).copy()
+    missing = np.isnan(out)
+    if missing.any():  # the regex only for the lines without a duration field
+        out[missing] = durations_ms(frame["message"][missing])
+    return out

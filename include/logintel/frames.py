@@ -32,10 +32,11 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     confirmed label corrections instead of the recorded levels (training)."""
     import pandas as pd
     from . import db
+    from .settings import get_settings
 
     frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
                        {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)),
-                        "corrected": corrected})
+                        "corrected": corrected, "duration_attrs": get_settings().duration_attr_keys})
     if frame.empty:
         return frame
     for col, dtype in LOG_DTYPES.items():
@@ -43,4 +44,5 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
     # CSV carries booleans as t/f and NULL as empty.
     frame["is_anomaly"] = frame["is_anomaly"].map({"t": True, "f": False, "": pd.NA}).astype("boolean")
+    frame["attr_duration_ms"] = pd.to_numeric(frame["attr_duration_ms"], errors="coerce").astype("float32")
     return frame

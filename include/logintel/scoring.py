@@ -85,11 +85,11 @@ def finish_run(url: str, run: ScoringRun) -> int:
 def _rows(frame, preds):
     import numpy as np
 
-    from .durations import durations_ms
+    from .durations import line_durations_ms
 
     ids = frame["id"].to_numpy(dtype=np.int64)
     # the duration a line reports: what tells a latency episode's lines from ordinary ones
-    dur = [None if d != d else d for d in durations_ms(frame["message"]).astype(np.float64).tolist()]  # NaN -> NULL
+    dur = [None if d != d else d for d in line_durations_ms(frame).astype(np.float64).tolist()]  # NaN -> NULL
     return zip(ids.tolist(), preds["template_key"].tolist(), preds["predicted_level"].tolist(),
                preds["confidence"].astype(float).tolist(), preds["anomaly_score"].astype(float).tolist(),
                preds["predicted_anomaly"].astype(bool).tolist(), dur)

@@ -289,10 +289,16 @@ class Settings:
     min_holdout_logs: int = 1000  # fewer hold-out logs than this: no comparison, the champion stays
     retention_days: int = 30  # log_retention archives and drops the day partitions older than this
     promotion_margin: float = 0.02  # a challenger must beat the champion by this (precision, then recall)
+    # attrs keys whose value is a line's duration in milliseconds (a table source's columns land in attrs)
+    duration_attrs: str = "response_time_ms,duration_ms,latency_ms,elapsed_ms"
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
     ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
     debug: bool = False  # the CLI shows tracebacks of expected errors
     airflow_connection_set: bool = False  # AIRFLOW_CONN_LOGINTEL_DB is set (logintel doctor reports it)
+
+    @property
+    def duration_attr_keys(self) -> list[str]:
+        return [k.strip() for k in self.duration_attrs.split(",") if k.strip()]
 
     def __post_init__(self) -> None:
         # Ranges are checked here, so values from the environment and from overridden()
@@ -349,7 +355,7 @@ VARIABLES = (
     "LOGINTEL_STALE_RUN_MINUTES", "LOGINTEL_QUARANTINE_MAX_BYTES", "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
     "LOGINTEL_MIN_COVERAGE", "LOGINTEL_MAX_UNSCORED_HOURS", "LOGINTEL_DRIFT_MAX_UNSEEN", "LOGINTEL_DRIFT_MAX_PSI",
     "LOGINTEL_DRIFT_MAX_FLAG_CHANGE", "LOGINTEL_HOLDOUT_SHARE", "LOGINTEL_MIN_HOLDOUT_LOGS", "LOGINTEL_PROMOTION_MARGIN",
-    "LOGINTEL_RETENTION_DAYS", "LOGINTEL_ARCHIVE_DIR",
+    "LOGINTEL_RETENTION_DAYS", "LOGINTEL_ARCHIVE_DIR", "LOGINTEL_DURATION_ATTRS",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir", "archive_dir"})
@@ -396,6 +402,7 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         holdout_share=value("LOGINTEL_HOLDOUT_SHARE", parse_float, 0.3),
         min_holdout_logs=value("LOGINTEL_MIN_HOLDOUT_LOGS", parse_int, 1000),
         promotion_margin=value("LOGINTEL_PROMOTION_MARGIN", parse_float, 0.02),
+        duration_attrs=value("LOGINTEL_DURATION_ATTRS", _text, "response_time_ms,duration_ms,latency_ms,elapsed_ms"),
         alert_to=value("LOGINTEL_ALERT_TO", _text, None),
         ui_url=value("LOGINTEL_UI_URL", _text, "http://localhost:8080/plugin/logintel"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),

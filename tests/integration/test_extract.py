@@ -278,3 +278,27 @@ def test_a_bytea_message_column_is_decoded_and_bad_bytes_are_quarantined(fresh_d
     assert bad[2] == "message (bytea): invalid UTF-8 at byte 0"
     assert bad[3] == "message (bytea): NUL byte in record" and bad[5] == "empty message"
     assert json.loads(bytes(raw))["key"] == 2  # the row's values are kept
+
+
+def test_a_duration_column_is_the_duration_the_slow_line_checks_read(fresh_db, source, monkeypatch):
+    """A table's `response_time_ms` (kept in attrs) is each scored line's duration, before any in its
+    message; a line without one falls back to its message ("took 40ms")."""
+    from logintel import scoring, training
+
+    fill_log_entries(source["url"], 3000, seed=5, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    with psycopg.connect(source["url"]) as conn:  # durations that vary, and three rows to look at
+        conn.execute("UPDATE public.log_entries SET response_time_ms = 10 + id % 500")
+        conn.execute("UPDATE public.log_entries SET message = 'Request took 40ms', response_time_ms = NULL "
+                     "WHERE id = 2")
+        conn.execute("UPDATE public.log_entries SET message = 'Request took 40ms', response_time_ms = 7 WHERE id = 3")
+        conn.execute("UPDATE public.log_entries SET message = 'Request done', response_time_ms = NULL, "
+                     "structured_data = '{\"elapsed\": 123}' WHERE id = 4")
+    extract(fresh_db, TableSource(url=source["reader"], table="log_entries", columns=mapping("log_entries")))
+    training.train_and_register(fresh_db, seed=0)
+    scoring.score_all(fresh_db, run_key="durations")
+    with psycopg.connect(fresh_db) as conn:
+        got = dict(conn.execute("SELECT l.source_line, p.duration_ms FROM logintel.logs l "
+                                "JOIN logintel.ml_predictions p ON p.log_id = l.id").fetchall())
+    assert len(got) == 3000
+    assert got[2] == 40 and got[3] == 7 and got[4] is None  # message fallback; the column first; none
+    assert all(got[k] == 10 + k % 500 for k in got if k > 4)

@@ -4,12 +4,20 @@
 -- 5-minute bucket, and the service's mean counts per bucket over the same span plus one
 -- day of history. Buckets count ALL logs in the span, not just the selected rows.
 -- With %(corrected)s (training), a line's level is its confirmed correction where there is one.
+-- attr_duration_ms: the first of the attrs keys %(duration_attrs)s holding a number of milliseconds
+-- (a table source's `response_time_ms`, say); NULL when the line has none.
 WITH sel AS (
     SELECT l.id, l.ts, l.service,
            CASE WHEN %(corrected)s THEN coalesce((SELECT c.corrected_level FROM logintel.v_label_corrections c
                                                    WHERE c.log_id = l.id), l.level)
                 ELSE l.level END AS level,
-           l.message, l.is_anomaly
+           l.message, l.is_anomaly,
+           CASE WHEN l.attrs IS NOT NULL THEN (
+               SELECT a.value::real
+               FROM unnest(%(duration_attrs)s::text[]) WITH ORDINALITY AS k(name, pos)
+               CROSS JOIN LATERAL (SELECT l.attrs ->> k.name AS value) a
+               WHERE a.value ~ '^\d{1,12}(\.\d{1,6})?$'
+               ORDER BY k.pos LIMIT 1) END AS attr_duration_ms
     FROM logintel.logs l
     WHERE l.id BETWEEN %(lo)s AND %(hi)s
       AND l.id %% %(every)s = 0
@@ -33,6 +41,7 @@ WITH sel AS (
     FROM buckets GROUP BY service
 )
 SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level, sel.message, sel.is_anomaly,
+       sel.attr_duration_ms,
        bk.n AS bucket_total, bk.n_warn AS bucket_warn, bk.n_error AS bucket_error,
        r.r_total AS svc_rate_total, r.r_warn AS svc_rate_warn, r.r_error AS svc_rate_error
 FROM sel
