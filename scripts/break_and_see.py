@@ -4,7 +4,7 @@ and check that it fails; then restore the code. Prints one line per promise.
     python scripts/break_and_see.py [--only NAME] [--checkout DIR]
 
 Run it in a throwaway clone (it edits files and restores them with `git checkout`), after
-`make setup`; it sources scripts/env.sh itself, so the embedded PostgreSQL (or
+`make db` (the Airflow tests need its metadata DB); it sources scripts/env.sh itself, so the embedded PostgreSQL (or
 LOGINTEL_DATABASE_URL) is used as by `make test`. "caught" means the named test failed with the
 break in place and passed again without it.
 """

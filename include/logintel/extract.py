@@ -195,30 +195,32 @@ def _level_map() -> dict:
 
 def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, max_chunks: int | None,
                     results: list[BatchResult]) -> list[BatchResult]:
-    from datetime import datetime, timedelta, timezone
+    from concurrent.futures import ThreadPoolExecutor
+
     from psycopg import sql
 
-    start = datetime(1, 1, 1, tzinfo=timezone.utc)
-    cursor: dict | None = None  # where the next chunk starts; from the watermark for the first
     checks = _level_map()
-    with db.connect(source.url, options="-c TimeZone=UTC") as src:
+    with db.connect(source.url, options="-c TimeZone=UTC") as src, ThreadPoolExecutor(1) as reader:
         src.read_only = True  # the source is only ever read
         ts_type = _column_type(src, source, source.columns["ts"])
         checks["ts_typed"] = ts_type in TIMESTAMP_TYPES
         hex_fields = frozenset(f for f, column in source.columns.items()
                                if f != "ts" and _column_type(src, source, column) == "bytea")
         checks["python_only"] = bool(hex_fields)  # bytea text is decoded and checked in Python
-        query = _select(source, ts_type, name, hex_fields)
-        while max_chunks is None or len(results) < max_chunks:
+        copy_out = sql.SQL("COPY ({}) TO STDOUT").format(_select(source, ts_type, name, hex_fields))
+        cursor = _first_cursor(url, source, name)
+        # The next chunk is read from the source while this one is merged (one chunk ahead, so memory
+        # stays at two chunks); a source error surfaces inside the batch that needed the rows.
+        pending = reader.submit(_read_chunk, src, copy_out, {**cursor, "limit": chunk_rows})
+        while pending is not None:
             with loading_batch(url, [name]) as (conn, result):
-                found = conn.execute(db.sql("extract/watermark"), {"source": name}).fetchone()
-                if cursor is None:
-                    last_key, last_ts = found if found else (0, None)
-                    since = (last_ts - timedelta(minutes=source.lookback_minutes)) if last_ts else start
-                    cursor = {"after_key": last_key if source.watermark == "key" else -2**63,
-                              "after_ts": since, "since": since}
-                read, last = _copy_chunk(src, conn, sql.SQL("COPY ({}) TO STDOUT").format(query),
-                                         {**cursor, "limit": chunk_rows})
+                chunk = pending.result()
+                pending = None
+                more = chunk.rows == chunk_rows and (max_chunks is None or len(results) + 1 < max_chunks)
+                if more:
+                    cursor.update(after_key=chunk.last_key, after_ts=chunk.last_mark or cursor["after_ts"])
+                    pending = reader.submit(_read_chunk, src, copy_out, {**cursor, "limit": chunk_rows})
+                read, last = _load_chunk(conn, chunk)
                 # rows as the parsers would take them go straight into logs (one statement); the
                 # rest through the Python checks, staged and merged like file records
                 fast = conn.execute(db.sql("extract/merge_checked"),
@@ -236,34 +238,67 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                                              dedupe=lambda rec: _source_key(name, rec.attrs["source_key"])))
                 merge_staged(conn, name, len(fast[2]), result)
                 if read:
-                    cursor.update(after_key=last["key"], after_ts=last["mark"] or cursor["after_ts"])
                     conn.execute(db.sql("extract/advance"), {"source": name, "last_key": last["max_key"],
                                                              "last_ts": last["max_mark"], "rows": read})
             if not read:
                 _drop_empty_batch(url, result.batch_id)
                 break
             results.append(result)
-            if read < chunk_rows:
-                break
     return results
 
 
-def _copy_chunk(src, conn, copy_out, params: dict) -> tuple[int, dict]:
-    """Stream one chunk from the source (COPY TO STDOUT) into the temp table extract_raw (COPY FROM
-    STDIN); returns the rows read and the last row's key and mark plus the chunk's maxima."""
+@dataclass
+class SourceChunk:
+    """One chunk as the source sent it (COPY text), and its last row's key and mark (the cursor of
+    the next chunk: the rows come in watermark order)."""
+    blocks: list[bytes]
+    rows: int
+    last_key: int | None = None
+    last_mark: str | None = None  # the timestamp as the source rendered it (UTC), or None
+
+
+def _first_cursor(url: str, source: TableSource, name: str) -> dict:
+    """Where the first chunk starts: after the stored watermark (minus the look-back for `ts`)."""
+    from datetime import datetime, timedelta, timezone
+
+    with db.connect(url) as conn:
+        found = conn.execute(db.sql("extract/watermark"), {"source": name}).fetchone()
+    last_key, last_ts = found if found else (0, None)
+    since = (last_ts - timedelta(minutes=source.lookback_minutes)) if last_ts else datetime(1, 1, 1, tzinfo=timezone.utc)
+    return {"after_key": last_key if source.watermark == "key" else -2**63, "after_ts": since, "since": since}
+
+
+def _read_chunk(src, copy_out, params: dict) -> SourceChunk:
+    """Read one chunk from the source (COPY TO STDOUT) into memory."""
+    with src.cursor().copy(copy_out, params) as out:
+        blocks = [bytes(block) for block in out]
+    src.rollback()  # no snapshot held between chunks
+    rows = sum(block.count(b"\n") for block in blocks)
+    if not rows:
+        return SourceChunk(blocks, 0)
+    tail = blocks[-1]
+    i = len(blocks) - 1
+    while tail.count(b"\n") < 2 and i > 0:  # the last line may span blocks
+        i -= 1
+        tail = blocks[i] + tail
+    fields = tail[:-1].rsplit(b"\n", 1)[-1].split(b"\t")  # COPY text escapes tabs inside values
+    mark = fields[8]
+    return SourceChunk(blocks, rows, int(fields[0]), None if mark == b"\\N" else mark.decode())
+
+
+def _load_chunk(conn, chunk: SourceChunk) -> tuple[int, dict]:
+    """Write a chunk into the temp table extract_raw (COPY FROM STDIN); returns the rows and the
+    chunk's largest key and mark (the watermark it advances to)."""
     conn.execute(db.sql("extract/raw_stage"))
     conn.execute("TRUNCATE extract_raw")
-    with src.cursor().copy(copy_out, params) as out, conn.cursor().copy(
+    with conn.cursor().copy(
             "COPY extract_raw (key, ts, level, message, service, is_anomaly, host, rest, mark, dedupe) FROM STDIN") as into:
-        for block in out:
+        for block in chunk.blocks:
             into.write(block)
-    src.rollback()  # no snapshot held between chunks
     read, max_key, max_mark = conn.execute("SELECT count(*), max(key), max(mark) FROM extract_raw").fetchone()
-    if not read:
-        return 0, {}
-    last_key, last_mark = conn.execute("SELECT key, mark FROM extract_raw ORDER BY mark DESC NULLS LAST, key DESC "
-                                       "LIMIT 1").fetchone() if max_mark else (max_key, None)
-    return read, {"key": last_key, "mark": last_mark, "max_key": max_key, "max_mark": max_mark}
+    if read != chunk.rows:  # a line break inside a value would be escaped: this never differs
+        raise IngestError(f"read {chunk.rows} source rows but staged {read}")
+    return read, {"max_key": max_key, "max_mark": max_mark}
 
 
 def _source_key(name: str, key: int) -> str:

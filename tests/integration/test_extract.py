@@ -207,16 +207,16 @@ def test_an_extract_stopped_after_a_chunk_resumes_at_its_watermark(fresh_db, sou
 
     fill_log_entries(source["url"], 250, seed=7, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
     table = TableSource(url=source["url"], table="log_entries", columns=mapping("log_entries"))
-    real, calls = ex._copy_chunk, []
+    real, calls = ex._read_chunk, []
 
-    def outage(src, conn, copy_out, params):
+    def outage(src, copy_out, params):
         calls.append(params)
-        read = real(src, conn, copy_out, params)  # the second chunk is read, then the source goes away
+        read = real(src, copy_out, params)  # the second chunk is read, then the source goes away
         if len(calls) == 2:
             raise psycopg.OperationalError("server closed the connection unexpectedly")
         return read
 
-    monkeypatch.setattr(ex, "_copy_chunk", outage)
+    monkeypatch.setattr(ex, "_read_chunk", outage)
     with pytest.raises(psycopg.OperationalError):
         extract(fresh_db, table, chunk_rows=100)
     monkeypatch.undo()

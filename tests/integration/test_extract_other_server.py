@@ -71,16 +71,16 @@ def test_the_source_server_killed_between_chunks_then_the_retry(fresh_db, other_
     with psycopg.connect(other_server["url"], autocommit=True) as conn:
         conn.execute("CHECKPOINT")  # the embedded server commits asynchronously: make the rows survive the crash
     source = TableSource(url=app_db["reader"], table="public.log_entries", columns=mapping("log_entries"))
-    real, calls = ex._copy_chunk, []
+    real, calls = ex._read_chunk, []
 
-    def kill_before_second(src, conn, copy_out, params):
+    def kill_before_second(src, copy_out, params):
         calls.append(params)
         if len(calls) == 2:
             embedded._run([str(embedded._bin("pg_ctl")), "-D", str(other_server["pgdata"]), "-w", "-m", "immediate",
                            "stop"], user=embedded.SYSTEM_USER if embedded._as_root() else None)
-        return real(src, conn, copy_out, params)
+        return real(src, copy_out, params)
 
-    monkeypatch.setattr(ex, "_copy_chunk", kill_before_second)
+    monkeypatch.setattr(ex, "_read_chunk", kill_before_second)
     with pytest.raises(psycopg.OperationalError):
         extract(fresh_db, source, chunk_rows=100)
     monkeypatch.undo()
