@@ -82,7 +82,8 @@ def mapping(preset: str | None = None, overrides: dict[str, str] | None = None) 
     return columns
 
 
-def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex_fields: frozenset[str] = frozenset()):
+def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex_fields: frozenset[str] = frozenset(),
+            checked: bool = False):
     """SELECT key, the mapped columns as text, every other column as JSON, and the watermark column,
     for the rows after the cursor, in watermark order. A timestamp column is rendered in UTC (the
     session's TimeZone is UTC; a column without a zone is read as UTC, as the parsers do); a bytea
@@ -101,6 +102,16 @@ def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex
         return sql.SQL("t.{}::text").format(column)
 
     mapped = [text_of(f) if f in source.columns else sql.SQL("NULL") for f in FIELDS]
+    # The row checks of the one-statement path run on the source's server too, beside Logintel's
+    # inserts: the level's canonical name and every check but the size (merge_checked adds that).
+    ts, level, message, service, flag = (mapped[FIELDS.index(f)] for f in ("ts", "level", "message", "service", "is_anomaly"))
+    canonical = sql.SQL("(%(levels)s::text[])[array_position(%(spellings)s::text[], "
+                        "upper(btrim({}, E' \\t\\r\\n\\f\\v[]()<>{{}}')))]").format(level)
+    pre_ok = sql.SQL("coalesce({m} IS NOT NULL AND {m} !~ '^\\s*$' AND CASE WHEN {ts} ~ "
+                     "'^\\d{{4}}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{{1,6}})?\\+00$' "
+                     "THEN substr({ts}, 1, 4)::int BETWEEN %(min_year)s AND %(max_year)s ELSE false END "
+                     "AND ({f} IS NULL OR {f} IN ('true', 'false')) AND ({s} IS NULL OR {s} !~ '^\\s*$'), false)").format(
+        m=message, ts=ts, f=flag, s=service) if checked else sql.SQL("false")
     # the source's server builds attrs (every other column, host, the key) and the dedupe key: that
     # work then runs beside Logintel's inserts instead of before them
     others = sql.SQL("to_jsonb(t) - {}::text[]").format(sql.Literal([source.key, *source.columns.values()]))
@@ -116,10 +127,10 @@ def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex
         ts = sql.Identifier(source.columns["ts"])
         where = sql.SQL("t.{ts} >= %(since)s AND (t.{ts}, t.{k}) > (%(after_ts)s, %(after_key)s)").format(ts=ts, k=key)
         order, mark = sql.SQL("t.{ts}, t.{k}").format(ts=ts, k=key), sql.SQL("t.{ts}::timestamptz").format(ts=ts)
-    return sql.SQL("SELECT t.{key}::bigint, {mapped}, ({others})::text, {mark}, {dedupe} FROM {schema}.{table} t "
-                   "WHERE {where} ORDER BY {order} LIMIT %(limit)s").format(
+    return sql.SQL("SELECT t.{key}::bigint, {mapped}, ({others})::text, {mark}, {dedupe}, {canonical}, {pre_ok} "
+                   "FROM {schema}.{table} t WHERE {where} ORDER BY {order} LIMIT %(limit)s").format(
         key=key, mapped=sql.SQL(", ").join(mapped), others=others, mark=mark, dedupe=dedupe, where=where, order=order,
-        schema=sql.Identifier(schema), table=sql.Identifier(table))
+        canonical=canonical, pre_ok=pre_ok, schema=sql.Identifier(schema), table=sql.Identifier(table))
 
 
 def _from_hex(field_name: str, value: str | None, errors: list[str]) -> str | None:
@@ -203,12 +214,14 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
     with db.connect(source.url, options="-c TimeZone=UTC") as src, ThreadPoolExecutor(1) as reader:
         src.read_only = True  # the source is only ever read
         ts_type = _column_type(src, source, source.columns["ts"])
-        checks["ts_typed"] = ts_type in TIMESTAMP_TYPES
         hex_fields = frozenset(f for f, column in source.columns.items()
                                if f != "ts" and _column_type(src, source, column) == "bytea")
-        checks["python_only"] = bool(hex_fields)  # bytea text is decoded and checked in Python
-        copy_out = sql.SQL("COPY ({}) TO STDOUT").format(_select(source, ts_type, name, hex_fields))
+        # a source with bytea columns takes the Python checks for every row (its bytes are decoded
+        # there); so does one whose timestamp column is text (the parsers read its formats)
+        checked = not hex_fields and ts_type in TIMESTAMP_TYPES
+        copy_out = sql.SQL("COPY ({}) TO STDOUT").format(_select(source, ts_type, name, hex_fields, checked))
         cursor = _first_cursor(url, source, name)
+        cursor.update({k: checks[k] for k in ("spellings", "levels", "min_year", "max_year")})
         # The next chunk is read from the source while this one is merged (one chunk ahead, so memory
         # stays at two chunks); a source error surfaces inside the batch that needed the rows.
         pending = reader.submit(_read_chunk, src, copy_out, {**cursor, "limit": chunk_rows})
@@ -224,12 +237,14 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                 # rows as the parsers would take them go straight into logs (one statement); the
                 # rest through the Python checks, staged and merged like file records
                 fast = conn.execute(db.sql("extract/merge_checked"),
-                                    {**checks, "source": name, "batch_id": result.batch_id}).fetchone()
-                if fast[0] + len(fast[2]) != read:  # every row read is either taken or checked in Python
-                    raise IngestError(f"{name}: read {read} rows but accounted for {fast[0] + len(fast[2])}")
-                result.read += fast[0]
+                                    {"max_bytes": checks["max_bytes"], "source": name, "batch_id": result.batch_id}).fetchone()
+                repeats = last["repeats"]
+                if fast[0] + len(fast[2]) + repeats != read:  # every row read is taken, checked in Python or a repeat
+                    raise IngestError(f"{name}: read {read} rows but accounted for {fast[0] + len(fast[2]) + repeats}")
+                result.read += fast[0] + repeats
                 result.loaded += fast[1]
-                result.duplicates += fast[0] - fast[1]  # an ok row not inserted hit a stored dedupe key
+                # an ok row not inserted hit a stored dedupe key; a repeated key of the chunk is one too
+                result.duplicates += fast[0] - fast[1] + repeats
                 conn.execute("TRUNCATE ingest_stage")
                 if fast[2]:
                     rest = conn.execute(db.sql("extract/unchecked"), {"keys": fast[2]}).fetchall()
@@ -292,13 +307,19 @@ def _load_chunk(conn, chunk: SourceChunk) -> tuple[int, dict]:
     conn.execute(db.sql("extract/raw_stage"))
     conn.execute("TRUNCATE extract_raw")
     with conn.cursor().copy(
-            "COPY extract_raw (key, ts, level, message, service, is_anomaly, host, rest, mark, dedupe) FROM STDIN") as into:
+            "COPY extract_raw (key, ts, level, message, service, is_anomaly, host, rest, mark, dedupe, canonical, pre_ok) "
+            "FROM STDIN") as into:
         for block in chunk.blocks:
             into.write(block)
-    read, max_key, max_mark = conn.execute("SELECT count(*), max(key), max(mark) FROM extract_raw").fetchone()
+    read, keys, max_key, max_mark = conn.execute(
+        "SELECT count(*), count(DISTINCT key), max(key), max(mark) FROM extract_raw").fetchone()
     if read != chunk.rows:  # a line break inside a value would be escaped: this never differs
         raise IngestError(f"read {chunk.rows} source rows but staged {read}")
-    return read, {"max_key": max_key, "max_mark": max_mark}
+    repeats = 0
+    if keys < read:  # a query or view whose key repeats: the first row of a key counts, the rest are duplicates
+        repeats = conn.execute("DELETE FROM extract_raw a USING extract_raw b "
+                               "WHERE a.key = b.key AND a.ctid > b.ctid").rowcount
+    return read, {"max_key": max_key, "max_mark": max_mark, "repeats": repeats}
 
 
 def _source_key(name: str, key: int) -> str:

@@ -302,3 +302,18 @@ def test_a_duration_column_is_the_duration_the_slow_line_checks_read(fresh_db, s
     assert len(got) == 3000
     assert got[2] == 40 and got[3] == 7 and got[4] is None  # message fallback; the column first; none
     assert all(got[k] == 10 + k % 500 for k in got if k > 4)
+
+
+def test_a_view_whose_key_repeats_loads_each_key_once_and_counts_the_rest_as_duplicates(fresh_db, source):
+    with psycopg.connect(source["url"]) as conn:
+        fill_log_entries(source["url"], 40, seed=3, start=datetime(2026, 1, 5, tzinfo=timezone.utc))
+        conn.execute("CREATE VIEW public.doubled AS SELECT * FROM public.log_entries "
+                     "UNION ALL SELECT * FROM public.log_entries WHERE id % 4 = 0")
+        conn.execute(f"GRANT SELECT ON public.doubled TO {source['reader'].split('://', 1)[1].split('@')[0]}")
+    done = extract(fresh_db, TableSource(url=source["reader"], table="doubled", columns=mapping("log_entries")),
+                   chunk_rows=1000)
+    assert [(r.read, r.loaded, r.duplicates, r.quarantined) for r in done] == [(50, 40, 10, 0)]
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT source_line) FROM logintel.logs").fetchone() == (40, 40)
+        assert conn.execute("SELECT read_count, loaded_count, duplicate_count FROM logintel.ingest_batches "
+                            "WHERE status = 'done'").fetchall() == [(50, 40, 10)]
