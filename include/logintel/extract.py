@@ -83,7 +83,7 @@ def mapping(preset: str | None = None, overrides: dict[str, str] | None = None) 
 
 
 def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex_fields: frozenset[str] = frozenset(),
-            checked: bool = False):
+            checked: bool = False, other_columns: list[str] | None = None):
     """SELECT key, the mapped columns as text, every other column as JSON, and the watermark column,
     for the rows after the cursor, in watermark order. A timestamp column is rendered in UTC (the
     session's TimeZone is UTC; a column without a zone is read as UTC, as the parsers do); a bytea
@@ -114,7 +114,10 @@ def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex
         m=message, ts=ts, f=flag, s=service) if checked else sql.SQL("false")
     # the source's server builds attrs (every other column, host, the key) and the dedupe key: that
     # work then runs beside Logintel's inserts instead of before them
-    others = sql.SQL("to_jsonb(t) - {}::text[]").format(sql.Literal([source.key, *source.columns.values()]))
+    if other_columns is None:  # the row whole, less the key and the mapped columns
+        others = sql.SQL("to_jsonb(t) - {}::text[]").format(sql.Literal([source.key, *source.columns.values()]))
+    else:  # the other columns by name: the message is not turned into JSON only to be taken out again
+        others = _json_object(other_columns)
     if "host" in source.columns:
         host = sql.Identifier(source.columns["host"])
         others = sql.SQL("{} || CASE WHEN t.{h} IS NOT NULL THEN jsonb_build_object('host', t.{h}::text) "
@@ -188,6 +191,27 @@ def extract(url: str, source: TableSource, chunk_rows: int = 50_000, max_chunks:
 TIMESTAMP_TYPES = ("timestamp with time zone", "timestamp without time zone")
 
 
+def _json_object(columns: list[str]):
+    """jsonb_build_object of the columns of `t` (in groups: a function takes at most 100 arguments)."""
+    from psycopg import sql
+
+    parts = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(
+        sql.SQL("{}, t.{}").format(sql.Literal(c), sql.Identifier(c)) for c in columns[i:i + 40]))
+        for i in range(0, len(columns), 40)]
+    return sql.SQL(" || ").join(parts) if parts else sql.SQL("'{}'::jsonb")
+
+
+def _other_columns(src, source: TableSource) -> list[str] | None:
+    """The source's columns other than its key and the mapped ones (None when the catalog shows
+    none: then the row is taken whole)."""
+    schema, table = source.qualified.split(".", 1)
+    names = [r[0] for r in src.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                                       "AND table_name = %s ORDER BY ordinal_position", (schema, table)).fetchall()]
+    src.rollback()
+    taken = {source.key, *source.columns.values()}
+    return [n for n in names if n not in taken] if names else None
+
+
 def _column_type(src, source: TableSource, column: str) -> str | None:
     schema, table = source.qualified.split(".", 1)
     found = src.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = %s "
@@ -219,7 +243,8 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
         # a source with bytea columns takes the Python checks for every row (its bytes are decoded
         # there); so does one whose timestamp column is text (the parsers read its formats)
         checked = not hex_fields and ts_type in TIMESTAMP_TYPES
-        copy_out = sql.SQL("COPY ({}) TO STDOUT").format(_select(source, ts_type, name, hex_fields, checked))
+        copy_out = sql.SQL("COPY ({}) TO STDOUT").format(_select(source, ts_type, name, hex_fields, checked,
+                                                                 _other_columns(src, source)))
         cursor = _first_cursor(url, source, name)
         cursor.update({k: checks[k] for k in ("spellings", "levels", "min_year", "max_year")})
         # The next chunk is read from the source while this one is merged (one chunk ahead, so memory
