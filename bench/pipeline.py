@@ -11,7 +11,11 @@ inject (3 %) -> train -> score -> findings, each stage in a fresh spawned proces
 reports wall seconds, logs/s and the stage's peak RSS (see bench/_measure.py for how RSS
 is measured). It also times the method we replace (TF-IDF + RandomForest, one row at a
 time, one INSERT per row) on a 5,000-log subset, and, with --partitions-compare, scoring
-with 1 process vs 2 partitions in 2 parallel processes.
+with 1 process vs 2 partitions in 2 parallel processes. In the same run and on the same rows it
+measures the floors: ingest's (a plain COPY of the stored logs into a table shaped like
+`logintel.logs` with its indexes, plus their dedupe keys into one shaped like `logintel.log_keys`)
+and scoring's (COPY out of the scoring columns + COPY in of the predictions into a table shaped
+like `logintel.ml_predictions`), and prints each stage's ratio to its floor.
 """
 from __future__ import annotations
 
@@ -170,6 +174,81 @@ def sql_exec(url: str, query: str) -> None:
         conn.execute(query)
 
 
+LOG_FLOOR_COLUMNS = "ts, service, source, source_line, level, message, is_anomaly, attrs, ingest_batch_id, dedupe_key"
+PREDICTION_FLOOR_COLUMNS = ("log_id, model_version, template_key, predicted_level, confidence, anomaly_score, "
+                            "predicted_anomaly, duration_ms, scoring_run_id")
+
+
+def _dump(conn, query: str, path: Path) -> None:
+    with path.open("wb") as out, conn.cursor().copy(f"COPY ({query}) TO STDOUT") as copy:
+        for block in copy:
+            out.write(block)
+
+
+def _load(conn, table: str, columns: str, path: Path) -> None:
+    with path.open("rb") as src, conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        while block := src.read(1 << 20):
+            copy.write(block)
+
+
+def ingest_floor(url: str, workdir: Path) -> dict:
+    """The COPY floor of ingest on the same rows: the stored logs (as text) COPYed into a table shaped
+    like logintel.logs with its indexes, and their dedupe keys into one shaped like logintel.log_keys
+    (where the unique dedupe index lives since the logs are partitioned). Only the COPY in is timed."""
+    import psycopg
+
+    rows, keys = workdir / "floor-logs.copy", workdir / "floor-keys.copy"
+    with psycopg.connect(url, autocommit=True) as conn:
+        _dump(conn, f"SELECT {LOG_FLOOR_COLUMNS} FROM logintel.logs ORDER BY id", rows)
+        _dump(conn, "SELECT dedupe_key FROM logintel.log_keys", keys)
+        n = conn.execute("SELECT count(*) FROM logintel.logs").fetchone()[0]
+        conn.execute("DROP TABLE IF EXISTS public.floor_logs, public.floor_keys")
+        conn.execute("CREATE TABLE public.floor_logs (LIKE logintel.logs INCLUDING DEFAULTS INCLUDING INDEXES)")
+        conn.execute("CREATE TABLE public.floor_keys (LIKE logintel.log_keys INCLUDING DEFAULTS INCLUDING INDEXES)")
+    try:
+        with psycopg.connect(url) as conn:
+            t0 = time.perf_counter()
+            _load(conn, "public.floor_logs", LOG_FLOOR_COLUMNS, rows)
+            _load(conn, "public.floor_keys", "dedupe_key", keys)
+            conn.commit()
+            wall = time.perf_counter() - t0
+    finally:
+        sql_exec(url, "DROP TABLE IF EXISTS public.floor_logs, public.floor_keys")
+        rows.unlink(missing_ok=True)
+        keys.unlink(missing_ok=True)
+    return {"rows": n, "wall_s": round(wall, 3), "rows_per_s": n / wall}
+
+
+def scoring_floor(url: str, workdir: Path) -> dict:
+    """The read+write floor of scoring on the same rows: COPY out of the scoring columns of every log
+    plus COPY in of the run's predictions into a table shaped like logintel.ml_predictions."""
+    import psycopg
+
+    preds = workdir / "floor-predictions.copy"
+    with psycopg.connect(url, autocommit=True) as conn:
+        _dump(conn, f"SELECT {PREDICTION_FLOOR_COLUMNS} FROM logintel.ml_predictions", preds)
+        n = conn.execute("SELECT count(*) FROM logintel.ml_predictions").fetchone()[0]
+        conn.execute("DROP TABLE IF EXISTS public.floor_predictions")
+        conn.execute("CREATE TABLE public.floor_predictions (LIKE logintel.ml_predictions INCLUDING DEFAULTS "
+                     "INCLUDING INDEXES)")
+    try:
+        with psycopg.connect(url) as conn:
+            t0 = time.perf_counter()
+            with conn.cursor().copy("COPY (SELECT id, ts, service, level, message, is_anomaly FROM logintel.logs) "
+                                    "TO STDOUT") as copy:
+                for _block in copy:
+                    pass
+            read = time.perf_counter() - t0
+            _load(conn, "public.floor_predictions", PREDICTION_FLOOR_COLUMNS, preds)
+            conn.commit()
+            wall = time.perf_counter() - t0
+    finally:
+        sql_exec(url, "DROP TABLE IF EXISTS public.floor_predictions")
+        preds.unlink(missing_ok=True)
+    return {"rows": n, "read_s": round(read, 3), "write_s": round(wall - read, 3), "wall_s": round(wall, 3),
+            "rows_per_s": n / wall}
+
+
 def server_info(url: str) -> dict:
     import psycopg
 
@@ -246,7 +325,8 @@ def human(n: int) -> str:
 
 # ----------------------------------------------------------------------------- targets
 
-def evaluate_targets(n: int, stages: dict, replaced: dict | None, baseline: dict | None) -> list[dict]:
+def evaluate_targets(n: int, stages: dict, replaced: dict | None, baseline: dict | None,
+                     floors: dict | None = None) -> list[dict]:
     out = []
     scale = "" if n == ONE_M else f"target defined at 1M; measured at {human(n)}"
 
@@ -272,6 +352,14 @@ def evaluate_targets(n: int, stages: dict, replaced: dict | None, baseline: dict
     if i:
         add("ingest throughput", i["logs_per_s"], "lines/s", ">= 150,000 lines/s", i["logs_per_s"] >= 150_000,
             "" if n == ONE_M else f"measured at {human(n)}")
+    floors = floors or {}
+    for stage_name, floor_name, target, text in (("ingest", "ingest", 0.6, ">= 0.6 x its COPY floor"),
+                                                  ("score", "score", 0.5, ">= 0.5 x its read+write floor")):
+        st, fl = stages.get(stage_name), floors.get(floor_name)
+        if st and fl and st.get("logs_per_s"):
+            ratio = st["logs_per_s"] / fl["rows_per_s"]
+            add(f"{stage_name} vs its floor (same run, same rows)", round(ratio, 2), "x", text, ratio >= target,
+                f"floor {fl['wall_s']:.1f} s = {fl['rows_per_s']:,.0f} rows/s")
     q = stages.get("quality")
     if q:
         add("quality suite on the batch", q["wall_s"], "s", "< 10 s on a 1M batch",
@@ -321,6 +409,9 @@ def print_report(report: dict) -> None:
                   _pct(s.get("machine_busy_pct")), _f(s.get("load1")),
                   "; ".join(x["target_text"] for x in tt),
                   " ".join(_status(x["status"]) for x in tt))
+    for name, fl in (report.get("floors") or {}).items():
+        t.add_row(f"{name} floor (plain COPY)", fmt_n(fl["rows"]), f"{fl['wall_s']:.2f}", fmt_n(fl["rows_per_s"]),
+                  "", "", "", "", "", "", "same rows, same run", "")
     r = report.get("replaced")
     if r:
         t.add_row("replaced method", fmt_n(r["measured_rows"]), f"{r['predict_insert_s']:.2f}",
@@ -491,12 +582,18 @@ def main(argv: list[str] | None = None) -> int:
                     report.setdefault("analyze_s", {})[after] = round(time.perf_counter() - t0, 2)
                     log(f"ANALYZE after {after}: {report['analyze_s'][after]} s")
 
+            log("ingest floor ...")
+            report["floors"] = {"ingest": ingest_floor(url, logdir)}
+            log(f"ingest floor: {report['floors']['ingest']['wall_s']:.2f} s")
             analyze("ingest")
             stage("quality", run_key="bench-quality")
             stage("inject", rate=0.03)
             analyze("inject")
             stage("train")
             stage("score", run_key="bench-score", partitions=args.partitions)
+            log("scoring floor ...")
+            report["floors"]["score"] = scoring_floor(url, logdir)
+            log(f"scoring floor: {report['floors']['score']['wall_s']:.2f} s")
             analyze("score")
             stage("findings", run_key="bench-score")
 
@@ -531,7 +628,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(logdir, ignore_errors=True)
     report["total_s"] = round(time.perf_counter() - t_start, 1)
-    report["targets"] = evaluate_targets(args.logs, report["stages"], report.get("replaced"), baseline)
+    report["targets"] = evaluate_targets(args.logs, report["stages"], report.get("replaced"), baseline,
+                                         report.get("floors", {}))
     report["notes"] += [
         "Each stage ran in a fresh spawned process; 'peak RSS' is that process's VmHWM (includes its imports,"
         " 'base RSS' is after imports); PostgreSQL server memory is not included.",
