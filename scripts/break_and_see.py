@@ -214,6 +214,10 @@ BREAKS = [
     Break("a hang fails its test (no per-test timeout)", "pyproject.toml",
           [("timeout = 900\n", "")],
           ["tests/unit/test_suite_timeout.py::test_every_test_has_a_timeout"]),
+    Break("a Celery worker killed mid-partition: the partition is retried on the other (no retries)",
+          "include/logintel/airflow/defaults.py",
+          [('"retries": 2,', '"retries": 0,')],
+          ["tests/integration/test_celery.py::test_log_scoring_on_two_celery_workers_survives_a_killed_worker"]),
 ]
 
 
