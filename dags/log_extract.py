@@ -15,7 +15,9 @@ watermark, in chunks of **chunk_rows**: each chunk is one ingest batch, and the 
 nothing and a re-run reads nothing twice. **preset** `log_entries` maps the replaced system's
 table (`timestamp`, `level`, `message`, `service`, `host`, `is_anomaly`); every other column is
 kept in `attrs`. Bad rows (no level, an unknown level, no message, a timestamp out of range) are
-quarantined with their values and the reason. The source is only read (SELECT).
+quarantined with their values and the reason. The source is only read (SELECT). With **query**
+(a SELECT) its rows are read instead of the table's, and **table** names them
+(`logs.source` = `postgres://host:port/db/query:<table>`).
 
 Emits `logintel_logs` (which triggers **log_quality** and **log_scoring**) only when rows were
 loaded. Without **conn_id** the run skips: set it in the trigger form or as the default below.
@@ -29,6 +31,9 @@ loaded. Without **conn_id** the run skips: set it in the trigger form or as the 
                           description="Airflow connection id of the source PostgreSQL database (empty: skip)."),
          "table": Param("log_entries", type="string", minLength=1, title="Table",
                         description="TABLE or SCHEMA.TABLE (a view works too)."),
+         "query": Param(None, type=["null", "string"], title="Query",
+                        description="A SELECT read instead of the table (empty: the table); the table param "
+                                    "then names its rows."),
          "preset": Param("log_entries", type=["null", "string"], enum=[None, "log_entries"], title="Column preset"),
          "key": Param("id", type="string", minLength=1, title="Key column",
                       description="A monotonic integer column: the watermark."),
@@ -51,7 +56,7 @@ def log_extract():
 
         p = get_current_context()["params"]
         result = tasks.extract_table(p["conn_id"], p["table"], p.get("preset"), p["key"], int(p["chunk_rows"]),
-                                     p["watermark"], int(p["lookback_minutes"]))
+                                     p["watermark"], int(p["lookback_minutes"]), p.get("query") or None)
         tasks.skip_unless_changed(result["loaded"], "no new rows were loaded")
         return result
 

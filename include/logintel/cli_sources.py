@@ -14,7 +14,10 @@ quarantine_app = typer.Typer(help="Records that could not be loaded: list them, 
 QUARANTINE_TABLE_COLUMNS = ("id", "batch_id", "source", "source_line", "bytes", "reason", "raw_head")
 
 
-def extract(table: str = typer.Option(..., help="The source table or view: TABLE or SCHEMA.TABLE."),
+def extract(table: str = typer.Option(..., help="The source table or view: TABLE or SCHEMA.TABLE (with --query: "
+                                                 "the name its rows go by)."),
+            query: Optional[str] = typer.Option(None, help="A SELECT to read instead of the table; its columns "
+                                                           "are mapped like a table's."),
             source_url: Optional[str] = typer.Option(None, help="libpq URL of the source database."),
             conn_id: Optional[str] = typer.Option(None, help="Or: an Airflow connection id of the source."),
             preset: Optional[str] = typer.Option(None, help="A column mapping by name: log_entries."),
@@ -25,7 +28,7 @@ def extract(table: str = typer.Option(..., help="The source table or view: TABLE
                                                       "the largest timestamp minus --lookback-minutes."),
             lookback_minutes: int = typer.Option(0, min=0, help="With --watermark ts: how late a row may arrive."),
             chunk_rows: int = typer.Option(50_000, min=1, help="Rows per chunk (one batch, one transaction).")) -> None:
-    """Extract new rows of a PostgreSQL table in place, incrementally (a watermark per source)."""
+    """Extract new rows of a PostgreSQL table (or query) in place, incrementally (a watermark per source)."""
     from .cli import _print_json, _url
     from .extract import TableSource, extract as run, mapping, totals
 
@@ -39,7 +42,7 @@ def extract(table: str = typer.Option(..., help="The source table or view: TABLE
         overrides[name.strip()] = column.strip()
     url = source_url or _connection_url(conn_id)
     source = TableSource(url=url, table=table, key=key, columns=mapping(preset, overrides), watermark=watermark,
-                         lookback_minutes=lookback_minutes)
+                         lookback_minutes=lookback_minutes, query=query)
     _print_json(totals(run(_url(), source, chunk_rows=chunk_rows)))
 
 

@@ -40,7 +40,7 @@ class ExtractError(ValueError):
 @dataclass
 class TableSource:
     url: str = field(repr=False)  # libpq URL of the source database (may hold a password)
-    table: str  # "table" or "schema.table"
+    table: str  # "table" or "schema.table"; with `query`, the name the query's rows go by
     key: str = "id"
     columns: dict[str, str] = field(default_factory=lambda: dict(PRESETS["log_entries"]))
     # "key": rows with a key above the largest extracted (a monotonic id). "ts": rows from the
@@ -48,6 +48,8 @@ class TableSource:
     # timestamp) inside that window are still read; the key makes re-read rows duplicates.
     watermark: str = "key"
     lookback_minutes: int = 0
+    # a SELECT read instead of the table (its columns are mapped like a table's); `table` names it
+    query: str | None = None
 
     def __post_init__(self) -> None:
         if self.watermark not in ("key", "ts"):
@@ -64,7 +66,18 @@ class TableSource:
 
     @property
     def qualified(self) -> str:
+        if self.query is not None:
+            return f"query:{self.table}"
         return self.table if "." in self.table else f"public.{self.table}"
+
+    def relation(self):
+        """The FROM item the rows are read from: the table, or the query as a subquery."""
+        from psycopg import sql
+
+        if self.query is not None:
+            return sql.SQL("({})").format(sql.SQL(self.query.strip().rstrip(";")))
+        schema, table = self.qualified.split(".", 1)
+        return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
 def mapping(preset: str | None = None, overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -90,7 +103,6 @@ def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex
     column among `hex_fields` as hex (its bytes may not be UTF-8: to_record decodes and checks them)."""
     from psycopg import sql
 
-    schema, table = source.qualified.split(".", 1)
     key = sql.Identifier(source.key)
 
     def text_of(name: str):
@@ -131,9 +143,9 @@ def _select(source: TableSource, ts_type: str | None = None, name: str = "", hex
         where = sql.SQL("t.{ts} >= %(since)s AND (t.{ts}, t.{k}) > (%(after_ts)s, %(after_key)s)").format(ts=ts, k=key)
         order, mark = sql.SQL("t.{ts}, t.{k}").format(ts=ts, k=key), sql.SQL("t.{ts}::timestamptz").format(ts=ts)
     return sql.SQL("SELECT t.{key}::bigint, {mapped}, ({others})::text, {mark}, {dedupe}, {canonical}, {pre_ok} "
-                   "FROM {schema}.{table} t WHERE {where} ORDER BY {order} LIMIT %(limit)s").format(
+                   "FROM {relation} t WHERE {where} ORDER BY {order} LIMIT %(limit)s").format(
         key=key, mapped=sql.SQL(", ").join(mapped), others=others, mark=mark, dedupe=dedupe, where=where, order=order,
-        canonical=canonical, pre_ok=pre_ok, schema=sql.Identifier(schema), table=sql.Identifier(table))
+        canonical=canonical, pre_ok=pre_ok, relation=source.relation())
 
 
 def _from_hex(field_name: str, value: str | None, errors: list[str]) -> str | None:
@@ -184,7 +196,8 @@ def extract(url: str, source: TableSource, chunk_rows: int = 50_000, max_chunks:
     results: list[BatchResult] = []
     try:
         return _extract_chunks(url, source, name, chunk_rows, max_chunks, results)
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.InvalidSchemaName) as exc:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.InvalidSchemaName,
+            psycopg.errors.SyntaxError) as exc:
         raise ExtractError(f"source {name}: {str(exc).splitlines()[0]}") from None
 
 
@@ -201,23 +214,29 @@ def _json_object(columns: list[str]):
     return sql.SQL(" || ").join(parts) if parts else sql.SQL("'{}'::jsonb")
 
 
-def _other_columns(src, source: TableSource) -> list[str] | None:
-    """The source's columns other than its key and the mapped ones (None when the catalog shows
-    none: then the row is taken whole)."""
+def _source_columns(src, source: TableSource) -> dict[str, str]:
+    """The source's columns and their types (as information_schema names them), in order: a table's
+    from the catalog, a query's from its result description (it is run with LIMIT 0)."""
+    from psycopg import sql
+
+    if source.query is not None:
+        cur = src.execute(sql.SQL("SELECT * FROM {} t LIMIT 0").format(source.relation()))
+        described = [(d.name, d.type_code) for d in cur.description]
+        types = {oid: src.execute("SELECT format_type(%s, NULL)", (oid,)).fetchone()[0] for _, oid in described}
+        src.rollback()
+        return {name: types[oid] for name, oid in described}
     schema, table = source.qualified.split(".", 1)
-    names = [r[0] for r in src.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
-                                       "AND table_name = %s ORDER BY ordinal_position", (schema, table)).fetchall()]
+    rows = src.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                       "AND table_name = %s ORDER BY ordinal_position", (schema, table)).fetchall()
     src.rollback()
+    return dict(rows)
+
+
+def _other_columns(columns: dict[str, str], source: TableSource) -> list[str] | None:
+    """The source's columns other than its key and the mapped ones (None when none are known:
+    then the row is taken whole)."""
     taken = {source.key, *source.columns.values()}
-    return [n for n in names if n not in taken] if names else None
-
-
-def _column_type(src, source: TableSource, column: str) -> str | None:
-    schema, table = source.qualified.split(".", 1)
-    found = src.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = %s "
-                        "AND table_name = %s AND column_name = %s", (schema, table, column)).fetchone()
-    src.rollback()
-    return found[0] if found else None
+    return [n for n in columns if n not in taken] if columns else None
 
 
 def _level_map() -> dict:
@@ -237,14 +256,15 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
     checks = _level_map()
     with db.connect(source.url, options="-c TimeZone=UTC") as src, ThreadPoolExecutor(1) as reader:
         src.read_only = True  # the source is only ever read
-        ts_type = _column_type(src, source, source.columns["ts"])
+        columns = _source_columns(src, source)
+        ts_type = columns.get(source.columns["ts"])
         hex_fields = frozenset(f for f, column in source.columns.items()
-                               if f != "ts" and _column_type(src, source, column) == "bytea")
+                               if f != "ts" and columns.get(column) == "bytea")
         # a source with bytea columns takes the Python checks for every row (its bytes are decoded
         # there); so does one whose timestamp column is text (the parsers read its formats)
         checked = not hex_fields and ts_type in TIMESTAMP_TYPES
         copy_out = sql.SQL("COPY ({}) TO STDOUT").format(_select(source, ts_type, name, hex_fields, checked,
-                                                                 _other_columns(src, source)))
+                                                                 _other_columns(columns, source)))
         cursor = _first_cursor(url, source, name)
         cursor.update({k: checks[k] for k in ("spellings", "levels", "min_year", "max_year")})
         # The next chunk is read from the source while this one is merged (one chunk ahead, so memory

@@ -45,7 +45,7 @@ def ingest(paths: list[str] | None, service: str | None) -> dict:
 
 
 def extract_table(conn_id: str, table: str, preset: str | None, key: str, chunk_rows: int, watermark: str = "key",
-                  lookback_minutes: int = 0) -> dict:
+                  lookback_minutes: int = 0, query: str | None = None) -> dict:
     """New rows of a database table (the source given as an Airflow connection), chunk by chunk."""
     from .. import extract
     from ..settings import connection_url
@@ -56,7 +56,7 @@ def extract_table(conn_id: str, table: str, preset: str | None, key: str, chunk_
 
     source = extract.TableSource(url=connection_url(Connection.get(conn_id), name=conn_id), table=table, key=key,
                                  columns=extract.mapping(preset), watermark=watermark,
-                                 lookback_minutes=lookback_minutes)
+                                 lookback_minutes=lookback_minutes, query=query)
     done = extract.totals(extract.extract(database_url(), source, chunk_rows=chunk_rows))
     log.info("extract of %s: %s", source.name, done)
     return {"source": source.name, **done}
