@@ -266,10 +266,10 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
         copy_out = sql.SQL("COPY ({}) TO STDOUT").format(_select(source, ts_type, name, hex_fields, checked,
                                                                  _other_columns(columns, source)))
         cursor = _first_cursor(url, source, name)
-        cursor.update({k: checks[k] for k in ("spellings", "levels", "min_year", "max_year")})
+        rules = {k: checks[k] for k in ("spellings", "levels", "min_year", "max_year")}  # the source's row checks
         # The next chunk is read from the source while this one is merged (one chunk ahead, so memory
         # stays at two chunks); a source error surfaces inside the batch that needed the rows.
-        pending = reader.submit(_read_chunk, src, copy_out, {**cursor, "limit": chunk_rows})
+        pending = reader.submit(_read_chunk, src, copy_out, {**rules, **cursor, "limit": chunk_rows})
         while pending is not None:
             with loading_batch(url, [name]) as (conn, result):
                 chunk = pending.result()
@@ -277,7 +277,7 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                 more = chunk.rows == chunk_rows and (max_chunks is None or len(results) + 1 < max_chunks)
                 if more:
                     cursor.update(after_key=chunk.last_key, after_ts=chunk.last_mark or cursor["after_ts"])
-                    pending = reader.submit(_read_chunk, src, copy_out, {**cursor, "limit": chunk_rows})
+                    pending = reader.submit(_read_chunk, src, copy_out, {**rules, **cursor, "limit": chunk_rows})
                 read, last = _load_chunk(conn, chunk)
                 # rows as the parsers would take them go straight into logs (one statement); the
                 # rest through the Python checks, staged and merged like file records

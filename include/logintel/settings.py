@@ -254,6 +254,9 @@ def _database_url(env: Mapping[str, str | None]) -> tuple[str | None, str | None
 
 # --- Settings ------------------------------------------------------------------------------
 
+DEFAULT_DURATION_ATTRS = "response_time_ms,duration_ms,latency_ms,elapsed_ms"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -290,7 +293,7 @@ class Settings:
     retention_days: int = 30  # log_retention archives and drops the day partitions older than this
     promotion_margin: float = 0.02  # a challenger must beat the champion by this (precision, then recall)
     # attrs keys whose value is a line's duration in milliseconds (a table source's columns land in attrs)
-    duration_attrs: str = "response_time_ms,duration_ms,latency_ms,elapsed_ms"
+    duration_attrs: str = DEFAULT_DURATION_ATTRS
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
     ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
     debug: bool = False  # the CLI shows tracebacks of expected errors
@@ -402,7 +405,7 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         holdout_share=value("LOGINTEL_HOLDOUT_SHARE", parse_float, 0.3),
         min_holdout_logs=value("LOGINTEL_MIN_HOLDOUT_LOGS", parse_int, 1000),
         promotion_margin=value("LOGINTEL_PROMOTION_MARGIN", parse_float, 0.02),
-        duration_attrs=value("LOGINTEL_DURATION_ATTRS", _text, "response_time_ms,duration_ms,latency_ms,elapsed_ms"),
+        duration_attrs=value("LOGINTEL_DURATION_ATTRS", _text, DEFAULT_DURATION_ATTRS),
         alert_to=value("LOGINTEL_ALERT_TO", _text, None),
         ui_url=value("LOGINTEL_UI_URL", _text, "http://localhost:8080/plugin/logintel"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),
