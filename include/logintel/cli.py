@@ -172,6 +172,22 @@ def score(partitions: Optional[int] = typer.Option(None, min=1, help="Default: L
 
 
 @app.command()
+def templates(retemplate: bool = typer.Option(False, "--retemplate",
+                                              help="Also move logs templated by an older masker version."),
+              top: int = typer.Option(20, min=0, help="Show the catalog's N largest templates.")) -> None:
+    """Template the stored logs that have no catalog id yet and show the catalog (resumable)."""
+    from . import db, template_catalog
+
+    url = _url()
+    done = template_catalog.assign(url, retemplate=retemplate)
+    with db.connect(url) as conn:
+        rows = db.query(conn, "catalog/largest", {"limit": top, "masker_version": template_catalog.MASKER_VERSION})
+        size = db.query_one(conn, "catalog/size")
+    _print_json({"templated": done, **size, "largest": [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows]})
+
+
+@app.command()
 def detect(run_key: Optional[str] = None) -> None:
     """Compute level verdicts and record findings through the GX findings suite."""
     from . import findings as f

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import db
+from . import db, template_catalog
 from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
 from .settings import get_settings
 from .sources.fields import anomaly_field, decode, level_field, message_field, service_field, timestamp_field
@@ -279,6 +279,7 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                     cursor.update(after_key=chunk.last_key, after_ts=chunk.last_mark or cursor["after_ts"])
                     pending = reader.submit(_read_chunk, src, copy_out, {**rules, **cursor, "limit": chunk_rows})
                 read, last = _load_chunk(conn, chunk)
+                _template_raw(conn, url)
                 # rows as the parsers would take them go straight into logs (one statement); the
                 # rest through the Python checks, staged and merged like file records
                 fast = conn.execute(db.sql("extract/merge_checked"),
@@ -291,12 +292,14 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                 # an ok row not inserted hit a stored dedupe key; a repeated key of the chunk is one too
                 result.duplicates += fast[0] - fast[1] + repeats
                 conn.execute("TRUNCATE ingest_stage")
+                keys: set[str] = set()
                 if fast[2]:
                     rest = conn.execute(db.sql("extract/unchecked"), {"keys": fast[2]}).fetchall()
                     db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
                                  _stage_rows((to_record(r, hex_fields) for r in rest), name, {"read": 0},
-                                             dedupe=lambda rec: _source_key(name, rec.attrs["source_key"])))
-                merge_staged(conn, name, len(fast[2]), result)
+                                             dedupe=lambda rec: _source_key(name, rec.attrs["source_key"]),
+                                             keys=keys))
+                merge_staged(conn, name, len(fast[2]), result, url=url, keys=keys)
                 if read:
                     conn.execute(db.sql("extract/advance"), {"source": name, "last_key": last["max_key"],
                                                              "last_ts": last["max_mark"], "rows": read})
@@ -344,6 +347,17 @@ def _read_chunk(src, copy_out, params: dict) -> SourceChunk:
     fields = tail[:-1].rsplit(b"\n", 1)[-1].split(b"\t")  # COPY text escapes tabs inside values
     mark = fields[8]
     return SourceChunk(blocks, rows, int(fields[0]), None if mark == b"\\N" else mark.decode())
+
+
+def _template_raw(conn, url: str) -> None:
+    """Catalog ids of the chunk's distinct messages into extract_templates (each masked once)."""
+    conn.execute(db.sql("extract/templates_stage"))
+    conn.execute("TRUNCATE extract_templates")
+    messages = [m for (m,) in conn.execute(db.sql("extract/raw_messages"))]
+    keys = template_catalog.masker().keys(messages)
+    ids = template_catalog.ensure_ids(url, keys)
+    db.copy_rows(conn, "extract_templates", ["message", "template_id"],
+                 ((m, ids[k]) for m, k in zip(messages, keys)))
 
 
 def _load_chunk(conn, chunk: SourceChunk) -> tuple[int, dict]:

@@ -6,6 +6,7 @@ import io
 import psycopg
 
 LOG_DTYPES = {"id": "int64", "service": "str", "level": "str", "message": "str",
+              "template_id": "int64", "template_key": "str",
               "bucket_total": "int64", "bucket_warn": "int64", "bucket_error": "int64",
               "svc_rate_total": "float64", "svc_rate_warn": "float64", "svc_rate_error": "float64"}
 
@@ -32,11 +33,13 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     confirmed label corrections instead of the recorded levels (training)."""
     import pandas as pd
     from . import db
+    from .masking import MASKER_VERSION
     from .settings import get_settings
 
     frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
                        {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)),
-                        "corrected": corrected, "duration_attrs": get_settings().duration_attr_keys})
+                        "corrected": corrected, "duration_attrs": get_settings().duration_attr_keys,
+                        "masker_version": MASKER_VERSION})
     if frame.empty:
         return frame
     for col, dtype in LOG_DTYPES.items():

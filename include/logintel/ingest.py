@@ -15,8 +15,9 @@ from typing import Callable, Iterable, Iterator
 
 import psycopg
 
-from . import db
+from . import db, template_catalog
 from .hashing import file_sha256
+from .masking import MASKER_VERSION
 from .settings import mask_url
 from .sources import Record, iter_records
 
@@ -58,24 +59,29 @@ def _dedupe_key(rec: Record, counts: dict[bytes, int]) -> str:
 
 
 STAGE_COLUMNS = ["ts", "service", "source", "source_line", "level", "message", "is_anomaly", "attrs",
-                 "dedupe_key", "raw", "error"]
+                 "dedupe_key", "template_key", "raw", "error"]
 
 
 def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
-                dedupe: Callable[[Record], str] | None = None) -> Iterator[tuple]:
+                dedupe: Callable[[Record], str] | None = None, *, keys: set[str] | None = None) -> Iterator[tuple]:
     """Staging rows for every record: good ones with a dedupe key (content + occurrence in the file,
-    or `dedupe(record)`: a table source's primary key), bad ones with raw bytes and reason."""
+    or `dedupe(record)`: a table source's primary key) and their template key (added to `keys`),
+    bad ones with raw bytes and reason."""
     counts: dict[bytes, int] = {}
+    template_key = template_catalog.masker().key
     for rec in records:
         tally["read"] += 1
         if rec.error is not None:
-            yield (None, None, source, rec.line, None, None, None, None, None, rec.raw, rec.error)
+            yield (None, None, source, rec.line, None, None, None, None, None, None, rec.raw, rec.error)
             continue
         if len(counts) >= _OCCURRENCE_RESET:
             counts.clear()
+        key = template_key(rec.message)
+        if keys is not None:
+            keys.add(key)
         yield (rec.ts, rec.service, source, rec.line, rec.level, rec.message, rec.is_anomaly,
                json.dumps(rec.attrs, ensure_ascii=False, default=str) if rec.attrs else "{}",
-               dedupe(rec) if dedupe else _dedupe_key(rec, counts), None, None)
+               dedupe(rec) if dedupe else _dedupe_key(rec, counts), key, None, None)
 
 
 def ensure_partitions(url: str) -> int:
@@ -118,6 +124,7 @@ def loading_batch(url: str, sources: list[str]) -> Iterator[tuple[psycopg.Connec
             conn.execute("SET LOCAL jit = off")
             conn.execute(db.sql("ingest/stage"))
             yield conn, result
+            template_catalog.recount_batches(conn, [batch_id])
             conn.execute(db.sql("ingest/finish_batch"), {
                 "batch_id": batch_id, "read": result.read, "loaded": result.loaded,
                 "duplicates": result.duplicates, "quarantined": result.quarantined})
@@ -129,18 +136,22 @@ def loading_batch(url: str, sources: list[str]) -> Iterator[tuple[psycopg.Connec
 
 
 def load_records(conn: psycopg.Connection, records: Iterable[Record], source: str, result: BatchResult,
-                 dedupe: Callable[[Record], str] | None = None) -> int:
+                 dedupe: Callable[[Record], str] | None = None, *, url: str) -> int:
     """Stage `records` of `source`, merge the good ones into `logs`, quarantine the bad ones, and add
     the counts to `result`; returns how many records were read."""
     tally = {"read": 0}
+    keys: set[str] = set()
     conn.execute("TRUNCATE ingest_stage")
-    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(records, source, tally, dedupe))
-    return merge_staged(conn, source, tally["read"], result)
+    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(records, source, tally, dedupe, keys=keys))
+    return merge_staged(conn, source, tally["read"], result, url=url, keys=keys)
 
 
-def merge_staged(conn: psycopg.Connection, source: str, read: int, result: BatchResult) -> int:
+def merge_staged(conn: psycopg.Connection, source: str, read: int, result: BatchResult, *, url: str,
+                 keys: Iterable[str] = ()) -> int:
     """Merge the staged good records into `logs`, quarantine the bad ones, check that all `read`
-    records are staged, and add the counts to `result`; returns `read`."""
+    records are staged, and add the counts to `result`; returns `read`. `keys`: the staged
+    template keys, given catalog ids first (committed apart from the batch) for the merge to join."""
+    template_catalog.ensure_ids(url, keys)
     staged = db.query_one(conn, "ingest/stage_counts")
     if staged["good"] + staged["bad"] != read:  # the COPY lost or invented records
         raise IngestError(f"{source}: read {read} records but staged {staged['good'] + staged['bad']}")
@@ -150,7 +161,8 @@ def merge_staged(conn: psycopg.Connection, source: str, read: int, result: Batch
     result.duplicates += staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
     if staged["good_repeated"]:
         conn.execute(db.sql("ingest/drop_repeats"))
-    result.loaded += conn.execute(db.sql("ingest/merge"), {"batch_id": result.batch_id}).rowcount
+    result.loaded += conn.execute(db.sql("ingest/merge"), {"batch_id": result.batch_id,
+                                                           "masker_version": MASKER_VERSION}).rowcount
     result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": result.batch_id}).rowcount
     result.read += read
     result.files.append(source)
@@ -172,7 +184,8 @@ def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, f
                 result.skipped_files.append(str(path))
                 continue
             seen_in_batch.add(sha)
-            read = load_records(conn, iter_records(path, fmt=fmt, default_service=default_service), str(path), result)
+            read = load_records(conn, iter_records(path, fmt=fmt, default_service=default_service), str(path), result,
+                                url=url)
             conn.execute(db.sql("ingest/record_file"), {"sha256": sha, "path": str(path),
                                                         "size_bytes": path.stat().st_size,
                                                         "batch_id": result.batch_id, "records": read})

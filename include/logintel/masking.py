@@ -48,10 +48,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-__all__ = ["MASK", "MAX_KEY_LEN", "template_key", "TemplateMasker"]
+__all__ = ["MASK", "MAX_KEY_LEN", "MASKER_VERSION", "template_key", "TemplateMasker"]
 
 MASK = "<*>"
 MAX_KEY_LEN = 300
+# Raise when a change to the rules changes any key: the catalog keeps keys per version, and
+# `logintel templates --retemplate` moves the stored logs to the new one.
+MASKER_VERSION = 1
 
 _HEX = r"[0-9A-Fa-f]"
 

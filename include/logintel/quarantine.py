@@ -92,7 +92,7 @@ def replay(url: str, reason: str | None = None, default_service: str | None = No
         taken = db.query(conn, "quarantine/take_for_replay", {"reason": reason})
         taken.sort(key=lambda r: (r["source"], r["source_line"], r["id"]))
         for source, group in itertools.groupby(taken, key=lambda r: r["source"]):
-            load_records(conn, reparse(source, list(group), default_service), source, result)
+            load_records(conn, reparse(source, list(group), default_service), source, result, url=url)
         if result.read != len(taken):
             raise IngestError(f"replay: took {len(taken)} quarantined records but accounted for {result.read}")
     return result

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import psycopg
 
-from . import db, registry
+from . import db, registry, template_catalog
 from .registry import ModelRef
 from .settings import cpu_threads, get_settings, mask_url
 
@@ -51,6 +51,9 @@ class PartitionResult:
 def start_run(url: str, run_key: str) -> ScoringRun:
     """Create the run `run_key` with the champion; a run that exists already keeps its model."""
     champion = registry.require_champion(url)
+    # logs stored without a catalog id (before the catalog, by an older release) get one first,
+    # once; then no scoring run masks a message again
+    template_catalog.assign(url)
     with db.transaction(url) as conn:
         stale = conn.execute(db.sql("scoring/fail_stale_runs"),
                              {"run_key": run_key, "minutes": get_settings().stale_run_minutes}).fetchall()

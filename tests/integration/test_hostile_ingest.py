@@ -88,11 +88,11 @@ def test_a_batch_that_fails_midway_writes_nothing(fresh_db, tmp_path, monkeypatc
     real = ingest_mod.load_records
     calls = []
 
-    def flaky(conn, records, source, result):
+    def flaky(conn, records, source, result, *args, **kwargs):
         calls.append(source)
         if len(calls) == 2:
             raise OSError("disk went away")
-        return real(conn, records, source, result)
+        return real(conn, records, source, result, *args, **kwargs)
 
     monkeypatch.setattr(ingest_mod, "load_records", flaky)
     with pytest.raises(OSError):

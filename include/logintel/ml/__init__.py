@@ -26,8 +26,8 @@ import pandas as pd
 
 from ..vocab import LEVEL_RANK, LEVELS, PROB_COLUMNS
 from .bundle import BUNDLE_FORMAT, ArtifactError, ModelBundle, load, save
-from .features import (BUCKET_COLUMNS, TemplateStats, anomaly_features, flags_array, level_codes, pair_table,
-                       require_bucket_columns, template_keys)
+from .features import (BUCKET_COLUMNS, TemplateStats, anomaly_features, flags_array, frame_template_keys,
+                       level_codes, pair_table, require_bucket_columns, template_keys)
 
 __all__ = [
     "LEVELS", "LEVEL_RANK", "PROB_COLUMNS", "BUCKET_COLUMNS", "BUNDLE_FORMAT", "ModelBundle", "ArtifactError",
@@ -52,7 +52,7 @@ def train(df: pd.DataFrame, *, seed: int = 0) -> tuple[ModelBundle, dict]:
     require_bucket_columns(df)
     created_at = pd.Timestamp.now(tz="UTC").isoformat()
     timings: dict = {}
-    keys = np.asarray(template_keys(df["message"].fillna("").astype(str).tolist()), dtype=object)
+    keys = frame_template_keys(df)  # the catalog's, read with the logs
     services = df["service"].fillna("").astype(str).to_numpy(dtype=object)
     lvl = level_codes(df["level"])
     flags = flags_array(df)
@@ -145,14 +145,12 @@ def predict(bundle: ModelBundle, df: pd.DataFrame) -> pd.DataFrame:
     """Score rows: template key, level probabilities, anomaly score (aligned to ``df``).
 
     Each distinct (template_key, service) is scored once.  If ``df`` already has a
-    ``template_key`` column it is used as is (no masking).  ``df`` must have the bucket
+    ``template_key`` column (the catalog's) it is used as is: only rows with a ``template_id``
+    below 0 (not templated yet) are masked.  ``df`` must have the bucket
     columns (:data:`BUCKET_COLUMNS`, ValueError otherwise).
     """
     n = len(df)
-    if "template_key" in df.columns:
-        keys = df["template_key"].astype(str).to_numpy(dtype=object)
-    else:
-        keys = np.asarray(template_keys(df["message"].fillna("").astype(str).tolist()), dtype=object)
+    keys = frame_template_keys(df)
     out = pd.DataFrame(index=df.index)
     out["template_key"] = keys
     if n == 0:

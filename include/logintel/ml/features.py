@@ -52,6 +52,20 @@ def template_keys(messages) -> list[str]:
     return _MASKER.keys(messages)
 
 
+def frame_template_keys(df: pd.DataFrame) -> np.ndarray:
+    """The rows' template keys: the catalog's (``template_key``, read with the logs) where the row
+    has one (``template_id`` >= 0, or no ``template_id`` column), masked from the message only
+    for the rows not templated yet; all masked when the frame has no keys."""
+    if "template_key" not in df.columns:
+        return np.asarray(template_keys(df["message"].fillna("").astype(str).tolist()), dtype=object)
+    keys = df["template_key"].astype(str).to_numpy(dtype=object, copy=True)
+    if "template_id" in df.columns:
+        todo = np.flatnonzero(df["template_id"].to_numpy() < 0)
+        if len(todo):
+            keys[todo] = template_keys(df["message"].iloc[todo].fillna("").astype(str).tolist())
+    return keys
+
+
 def level_codes(levels: pd.Series) -> np.ndarray:
     """Level strings -> 0..4 (case-insensitive; unknown/NA -> -1)."""
     codes, uniq = pd.factorize(levels.to_numpy(dtype=object), use_na_sentinel=True)

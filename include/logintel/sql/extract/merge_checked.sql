@@ -15,12 +15,13 @@ WITH fresh AS (  -- each stored key once across the time partitions (see ingest/
     RETURNING dedupe_key
 ), inserted AS (
     INSERT INTO logintel.logs (ts, service, source, source_line, level, message, is_anomaly, attrs,
-                               ingest_batch_id, dedupe_key)
+                               ingest_batch_id, dedupe_key, template_id)
     SELECT r.ts::timestamptz, r.service, %(source)s,
            CASE WHEN r.key BETWEEN 1 AND 2147483647 THEN r.key::int ELSE 0 END,
            r.canonical, r.message, r.is_anomaly::boolean,
-           r.rest::jsonb, %(batch_id)s, r.dedupe
+           r.rest::jsonb, %(batch_id)s, r.dedupe, et.template_id
     FROM extract_raw r  -- each key once: _load_chunk took out a chunk's repeated keys
+    LEFT JOIN extract_templates et ON et.message = r.message  -- extract._template_raw
     WHERE r.dedupe IN (SELECT f.dedupe_key FROM fresh f)
       AND r.pre_ok AND r.canonical IS NOT NULL
       AND octet_length(r.message) + coalesce(octet_length(r.rest), 0) <= %(max_bytes)s

@@ -6,12 +6,14 @@
 -- With %(corrected)s (training), a line's level is its confirmed correction where there is one.
 -- attr_duration_ms: the first of the attrs keys %(duration_attrs)s holding a number of milliseconds
 -- (a table source's `response_time_ms`, say); NULL when the line has none.
+-- template_id / template_key: the line's template from the catalog (-1 / '' for a line not
+-- templated yet with this masker version: the caller masks those few).
 WITH sel AS (
     SELECT l.id, l.ts, l.service,
            CASE WHEN %(corrected)s THEN coalesce((SELECT c.corrected_level FROM logintel.v_label_corrections c
                                                    WHERE c.log_id = l.id), l.level)
                 ELSE l.level END AS level,
-           l.message, l.is_anomaly,
+           l.message, l.is_anomaly, l.template_id,
            CASE WHEN l.attrs IS NOT NULL THEN (
                SELECT a.value::real
                FROM unnest(%(duration_attrs)s::text[]) WITH ORDINALITY AS k(name, pos)
@@ -41,11 +43,12 @@ WITH sel AS (
     FROM buckets GROUP BY service
 )
 SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level, sel.message, sel.is_anomaly,
-       sel.attr_duration_ms,
+       sel.attr_duration_ms, coalesce(t.id, -1) AS template_id, coalesce(t.template_key, '') AS template_key,
        bk.n AS bucket_total, bk.n_warn AS bucket_warn, bk.n_error AS bucket_error,
        r.r_total AS svc_rate_total, r.r_warn AS svc_rate_warn, r.r_error AS svc_rate_error
 FROM sel
 JOIN buckets bk ON bk.service = coalesce(sel.service, '')
                AND bk.bucket = date_bin('5 minutes', sel.ts, timestamptz '2000-01-01')
 JOIN rates r ON r.service = bk.service
+LEFT JOIN logintel.templates t ON t.id = sel.template_id AND t.masker_version = %(masker_version)s
 ORDER BY sel.id
