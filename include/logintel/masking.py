@@ -188,13 +188,29 @@ def template_key(message: str) -> str:
     masked = [get(t) or _mask_token(t) for t in message.split()]
     if _HAS_STATUS(message) is not None:
         _status_classes(message, masked)
-    s = " ".join(masked)
+    joined = " ".join(masked)
+    key = _COLLAPSED.get(joined)
+    if key is None:
+        key = _collapse(joined)
+    return key
+
+
+# The masked words of a message joined, before the runs collapse -> its key: few distinct per
+# template, so the two message-wide passes of _collapse run about once per template, not per line.
+_COLLAPSED: dict[str, str] = {}
+
+
+def _collapse(s: str) -> str:
+    joined = s
     if "<*> " in s or "<*>," in s:
         s = _RUN_RE.sub(MASK, s)
         if "<*> " in s or "<*>," in s:
             s = _REPEAT_RE.sub(r"\1", s)
     if len(s) > MAX_KEY_LEN:
         s = s[:MAX_KEY_LEN]
+    if len(_COLLAPSED) >= _TOKEN_CACHE_MAX:
+        _COLLAPSED.clear()
+    _COLLAPSED[joined] = s
     return s
 
 
