@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 
 # One masker per process: its message cache is shared by every load and templating chunk.
 _MASKER = TemplateMasker()
-# key -> catalog id of this process's database(s); ids never change once given.
-_IDS: dict[tuple[str, str], int] = {}
 
 
 def masker() -> TemplateMasker:
@@ -35,19 +33,15 @@ def masker() -> TemplateMasker:
 
 
 def ensure_ids(url: str, keys: Iterable[str]) -> dict[str, int]:
-    """Catalog ids of `keys` (rows created for new ones, committed at once)."""
+    """Catalog ids of `keys` (rows created for new ones, committed at once). Asked of the database
+    every time, never cached: a database re-created under the same URL has other ids."""
     wanted = sorted(set(keys))
-    found = {k: _IDS[(url, k)] for k in wanted if (url, k) in _IDS}
-    missing = [k for k in wanted if k not in found]
-    if missing:
-        params = {"masker_version": MASKER_VERSION, "keys": missing}
-        with db.connect(url, autocommit=True) as conn:
-            conn.execute(db.sql("catalog/ensure_keys"), params)
-            rows = conn.execute(db.sql("catalog/ids_of"), params).fetchall()
-        for key, tid in rows:
-            found[key] = int(tid)
-            _IDS[(url, key)] = int(tid)
-    return found
+    if not wanted:
+        return {}
+    params = {"masker_version": MASKER_VERSION, "keys": wanted}
+    with db.connect(url, autocommit=True) as conn:
+        conn.execute(db.sql("catalog/ensure_keys"), params)
+        return {key: int(tid) for key, tid in conn.execute(db.sql("catalog/ids_of"), params).fetchall()}
 
 
 def recount_batches(conn: psycopg.Connection, batch_ids: Iterable[int]) -> None:
