@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import db, template_catalog
+from .masking import TemplateMasker
 from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
 from .settings import get_settings
 from .sources.fields import anomaly_field, decode, level_field, message_field, service_field, timestamp_field
@@ -269,7 +271,7 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
         rules = {k: checks[k] for k in ("spellings", "levels", "min_year", "max_year")}  # the source's row checks
         # The next chunk is read from the source while this one is merged (one chunk ahead, so memory
         # stays at two chunks); a source error surfaces inside the batch that needed the rows.
-        pending = reader.submit(_read_chunk, src, copy_out, {**rules, **cursor, "limit": chunk_rows})
+        pending = reader.submit(_read_templated_chunk, src, copy_out, {**rules, **cursor, "limit": chunk_rows}, url)
         while pending is not None:
             with loading_batch(url, [name]) as (conn, result):
                 chunk = pending.result()
@@ -277,9 +279,9 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                 more = chunk.rows == chunk_rows and (max_chunks is None or len(results) + 1 < max_chunks)
                 if more:
                     cursor.update(after_key=chunk.last_key, after_ts=chunk.last_mark or cursor["after_ts"])
-                    pending = reader.submit(_read_chunk, src, copy_out, {**rules, **cursor, "limit": chunk_rows})
+                    pending = reader.submit(_read_templated_chunk, src, copy_out, {**rules, **cursor, "limit": chunk_rows}, url)
                 read, last = _load_chunk(conn, chunk)
-                _template_raw(conn, url)
+                _template_raw(conn, chunk)
                 # rows as the parsers would take them go straight into logs (one statement); the
                 # rest through the Python checks, staged and merged like file records
                 fast = conn.execute(db.sql("extract/merge_checked"),
@@ -318,6 +320,7 @@ class SourceChunk:
     rows: int
     last_key: int | None = None
     last_mark: str | None = None  # the timestamp as the source rendered it (UTC), or None
+    templates: list[tuple[str, int]] = field(default_factory=list)  # (message, catalog id)
 
 
 def _first_cursor(url: str, source: TableSource, name: str) -> dict:
@@ -349,15 +352,41 @@ def _read_chunk(src, copy_out, params: dict) -> SourceChunk:
     return SourceChunk(blocks, rows, int(fields[0]), None if mark == b"\\N" else mark.decode())
 
 
-def _template_raw(conn, url: str) -> None:
-    """Catalog ids of the chunk's distinct messages into extract_templates (each masked once)."""
+# COPY text escapes (COPY TO emits only these, never octal or hex ones)
+_COPY_ESCAPES = {b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
+_COPY_ESCAPE_RE = re.compile(rb"\\(.)", re.S)
+# the reader thread's own masker (a masker's cache is not safe to write from two threads)
+_READER_MASKER = TemplateMasker()
+
+
+def _read_templated_chunk(src, copy_out, params: dict, url: str) -> SourceChunk:
+    """Read one chunk (the reader thread) and give its distinct messages their catalog ids there:
+    the masking then runs while the previous chunk merges, not after it."""
+    chunk = _read_chunk(src, copy_out, params)
+    messages: set[str] = set()
+    for block_line in b"".join(chunk.blocks).split(b"\n"):
+        fields = block_line.split(b"\t", 4)
+        if len(fields) < 5 or fields[3] == b"\\N":
+            continue
+        raw = fields[3]
+        if b"\\" in raw:
+            raw = _COPY_ESCAPE_RE.sub(lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), raw)
+        messages.add(raw.decode("utf-8", "replace"))
+    ordered = sorted(messages)
+    keys = _READER_MASKER.keys(ordered)
+    ids = template_catalog.ensure_ids(url, keys)
+    chunk.templates = [(m, ids[k]) for m, k in zip(ordered, keys)]
+    return chunk
+
+
+def _template_raw(conn, chunk: SourceChunk) -> None:
+    """The chunk's messages and their catalog ids into extract_templates, for merge_checked to join
+    (a message the reader could not give an id keeps none: `logintel templates` does it later)."""
     conn.execute(db.sql("extract/templates_stage"))
     conn.execute("TRUNCATE extract_templates")
-    messages = [m for (m,) in conn.execute(db.sql("extract/raw_messages"))]
-    keys = template_catalog.masker().keys(messages)
-    ids = template_catalog.ensure_ids(url, keys)
-    db.copy_rows(conn, "extract_templates", ["message", "template_id"],
-                 ((m, ids[k]) for m, k in zip(messages, keys)))
+    db.copy_rows(conn, "extract_templates", ["message", "template_id"], chunk.templates)
+    # statistics for the merge's join on the message (a temp table has none: see ingest.merge_staged)
+    conn.execute("ANALYZE extract_templates")
 
 
 def _load_chunk(conn, chunk: SourceChunk) -> tuple[int, dict]:

@@ -161,6 +161,9 @@ def merge_staged(conn: psycopg.Connection, source: str, read: int, result: Batch
     result.duplicates += staged["good_stored"] + staged["good_repeated"] + staged["bad_stored"] + staged["bad_repeated"]
     if staged["good_repeated"]:
         conn.execute(db.sql("ingest/drop_repeats"))
+    # a temp table has no statistics: without them the planner takes the stage for a few rows and
+    # joins the catalog by nested loop (300,000 rows x 500 templates: 6 s instead of 0.1 s)
+    conn.execute("ANALYZE ingest_stage")
     result.loaded += conn.execute(db.sql("ingest/merge"), {"batch_id": result.batch_id,
                                                            "masker_version": MASKER_VERSION}).rowcount
     result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": result.batch_id}).rowcount

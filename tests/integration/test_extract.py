@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
+from db_checks import assert_catalog_exact
 from logintel import db
 from logintel.evaluate import drop_database
 from logintel.extract import ExtractError, TableSource, extract, mapping
@@ -93,6 +94,7 @@ def test_extract_reads_new_rows_once_through_a_read_only_role(fresh_db, source):
             == (1500, 1500)
         assert conn.execute("SELECT bool_and(read_count = loaded_count + duplicate_count + quarantined_count) "
                             "FROM logintel.ingest_batches").fetchone()[0]
+    assert assert_catalog_exact(fresh_db) == 1500  # each row stored with its template's catalog id
     # the role could not have written anything; nothing was written by us either
     with psycopg.connect(source["url"]) as conn:
         assert conn.execute("SELECT count(*) FROM public.log_entries").fetchone()[0] == 1500
@@ -340,3 +342,18 @@ def test_a_query_source_is_read_like_a_table_and_named_by_its_label(fresh_db, so
     assert attrs["status_class"] == 2 and "http_status" not in attrs and attrs["host"]
     with pytest.raises(ExtractError, match="syntax"):
         extract(fresh_db, TableSource(url=source["reader"], table="broken", query="SELEC 1"))
+
+
+def test_messages_with_copy_escapes_get_their_template_ids_on_the_server_side_path(fresh_db, source):
+    # the reader thread reads each chunk's messages out of COPY text: tabs, backslashes, line breaks
+    messages = ["tab\there 12", "back\\slash 7 C:\\temp\\x", "line\nbreak 3", "carriage\rreturn 4",
+                "unicode \u00e9t\u00e9 5", "vertical\x0btab \x0cform 6", "plain words only"]
+    with psycopg.connect(source["url"]) as conn:
+        for i, m in enumerate(messages):
+            conn.execute('INSERT INTO public.log_entries ("timestamp", level, message, service) VALUES (%s, %s, %s, %s)',
+                         (datetime(2026, 1, 5, 0, 0, i, tzinfo=timezone.utc), "INFO", m, "svc"))
+    table = TableSource(url=source["reader"], table="log_entries", columns=mapping("log_entries"))
+    assert sum(r.loaded for r in extract(fresh_db, table)) == len(messages)
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM logintel.logs WHERE template_id IS NULL").fetchone()[0] == 0
+    assert assert_catalog_exact(fresh_db) == len(messages)
