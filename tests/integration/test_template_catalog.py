@@ -113,3 +113,19 @@ def test_retention_takes_a_dropped_partitions_counts_and_keeps_the_rest_exact(fr
     assert [p["status"] for p in out["partitions"]] == ["dropped"], out
     assert assert_catalog_exact(fresh_db) == 700
     assert _count(fresh_db, "SELECT sum(lines) FROM logintel.template_counts") == 700
+
+
+def test_a_new_masker_version_retemplates_every_stored_log_once(fresh_db, tmp_path, monkeypatch):
+    path = tmp_path / "a.jsonl"
+    write_logs(generate(1500, days=1, seed=3, start=START), path)
+    ingest_paths([path], url=fresh_db)
+    assert template_catalog.assign(fresh_db) == 0  # all templated at ingest
+    monkeypatch.setattr(masking, "MASKER_VERSION", 2)
+    monkeypatch.setattr(template_catalog, "MASKER_VERSION", 2)
+    assert template_catalog.assign(fresh_db, retemplate=True, chunk_rows=400) == 1500
+    assert template_catalog.assign(fresh_db, retemplate=True) == 0  # once: nothing left on version 1
+    assert assert_catalog_exact(fresh_db) == 1500  # every log on a version-2 template, counts exact
+    with psycopg.connect(fresh_db) as conn:
+        versions = conn.execute("SELECT DISTINCT t.masker_version FROM logintel.template_counts c "
+                                "JOIN logintel.templates t ON t.id = c.template_id").fetchall()
+    assert versions == [(2,)]
