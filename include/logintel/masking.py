@@ -32,6 +32,14 @@ Design
 * :class:`TemplateMasker` caches keys by raw message in a bounded dict (cleared
   when full: cheaper than LRU bookkeeping and just as good for log streams,
   whose repeats are bursty).
+* The joined masked words of a message are few per template, so the two
+  message-wide collapse passes are cached by them too (``_COLLAPSED``): on
+  messages that never repeat (93 % of the synthetic ones) that made masking
+  1.6x faster, with every key unchanged on the synthetic logs and the loghub
+  samples.
+* Masking runs once per message in the product's life: ingest and extract mask
+  as they load, the template catalog (:mod:`logintel.template_catalog`) keeps
+  each key with an id, and :data:`MASKER_VERSION` names the rules' version.
 
 Measured (bench/detect_research.py --masker, one core): purity (share of lines
 whose key maps to one ground-truth EventId) 1.000 on the loghub HDFS, Hadoop,
