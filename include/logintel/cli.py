@@ -120,9 +120,12 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files, or folders scann
            fmt: str = typer.Option("auto", "--format"), as_json: bool = typer.Option(False, "--json")) -> None:
     """Load log files (JSON lines, CSV, text formats, .gz) into PostgreSQL; bad records are quarantined."""
     from .ingest import ingest_sources
+    from .progress import rows_bar
 
+    url = _url()
     try:
-        result = ingest_sources(paths, default_service=service, fmt=fmt, url=_url())
+        with rows_bar("ingest", "lines") as progress:
+            result = ingest_sources(paths, default_service=service, fmt=fmt, url=url, progress=progress)
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc)) from None
     if result is None:
@@ -166,9 +169,13 @@ def score(partitions: Optional[int] = typer.Option(None, min=1, help="Default: L
           run_key: Optional[str] = None) -> None:
     """Score every log without a prediction from the champion model."""
     from . import scoring
+    from .progress import rows_bar
 
-    _print_json(scoring.score_all(_url(), run_key=_run_key(run_key), partitions=partitions or get_settings().partitions,
-                                  chunk_size=chunk_size))
+    url = _url()
+    with rows_bar("score", "logs") as progress:
+        result = scoring.score_all(url, run_key=_run_key(run_key), partitions=partitions or get_settings().partitions,
+                                   chunk_size=chunk_size, progress=progress)
+    _print_json(result)
 
 
 @app.command()
@@ -179,7 +186,10 @@ def templates(retemplate: bool = typer.Option(False, "--retemplate",
     from . import db, template_catalog
 
     url = _url()
-    done = template_catalog.assign(url, retemplate=retemplate)
+    from .progress import rows_bar
+
+    with rows_bar("templates", "logs") as progress:
+        done = template_catalog.assign(url, retemplate=retemplate, progress=progress)
     with db.connect(url) as conn:
         rows = db.query(conn, "catalog/largest", {"limit": top, "masker_version": template_catalog.MASKER_VERSION})
         size = db.query_one(conn, "catalog/size")

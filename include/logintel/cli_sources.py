@@ -43,7 +43,12 @@ def extract(table: str = typer.Option(..., help="The source table or view: TABLE
     url = source_url or _connection_url(conn_id)
     source = TableSource(url=url, table=table, key=key, columns=mapping(preset, overrides), watermark=watermark,
                          lookback_minutes=lookback_minutes, query=query)
-    _print_json(totals(run(_url(), source, chunk_rows=chunk_rows)))
+    from .progress import rows_bar
+
+    target = _url()
+    with rows_bar("extract", "rows") as progress:
+        done = run(target, source, chunk_rows=chunk_rows, progress=progress)
+    _print_json(totals(done))
 
 
 def _connection_url(conn_id: str) -> str:

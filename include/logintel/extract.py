@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from . import db, template_catalog
 from .masking import TemplateMasker
+from .progress import RowProgress
 from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
 from .settings import get_settings
 from .sources.fields import anomaly_field, decode, level_field, message_field, service_field, timestamp_field
@@ -190,14 +191,15 @@ def to_record(row: tuple, hex_fields: frozenset[str] = frozenset()) -> Record:
     return rec
 
 
-def extract(url: str, source: TableSource, chunk_rows: int = 50_000, max_chunks: int | None = None) -> list[BatchResult]:
+def extract(url: str, source: TableSource, chunk_rows: int = 50_000, max_chunks: int | None = None,
+            progress: RowProgress | None = None) -> list[BatchResult]:
     """Extract the source's rows after its watermark into `url`, chunk by chunk; one batch each."""
     import psycopg
 
     name = source.name
     results: list[BatchResult] = []
     try:
-        return _extract_chunks(url, source, name, chunk_rows, max_chunks, results)
+        return _extract_chunks(url, source, name, chunk_rows, max_chunks, results, progress or RowProgress())
     except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.InvalidSchemaName,
             psycopg.errors.SyntaxError) as exc:
         raise ExtractError(f"source {name}: {str(exc).splitlines()[0]}") from None
@@ -250,7 +252,7 @@ def _level_map() -> dict:
 
 
 def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, max_chunks: int | None,
-                    results: list[BatchResult]) -> list[BatchResult]:
+                    results: list[BatchResult], progress: RowProgress) -> list[BatchResult]:
     from concurrent.futures import ThreadPoolExecutor
 
     from psycopg import sql
@@ -309,6 +311,7 @@ def _extract_chunks(url: str, source: TableSource, name: str, chunk_rows: int, m
                 _drop_empty_batch(url, result.batch_id)
                 break
             results.append(result)
+            progress.advance(read)
     return results
 
 

@@ -18,6 +18,7 @@ import psycopg
 from . import db, template_catalog
 from .hashing import file_sha256
 from .masking import MASKER_VERSION
+from .progress import RowProgress
 from .settings import mask_url
 from .sources import Record, iter_records
 
@@ -27,6 +28,7 @@ LANDING_PATTERNS = ("*.jsonl", "*.json", "*.csv", "*.log", "*.txt", "*.gz")
 # Occurrence counters are reset at fixed points so memory stays flat; the reset points
 # depend only on the file's content, so reloading a file yields the same keys.
 _OCCURRENCE_RESET = 500_000
+_PROGRESS_EVERY = 10_000  # records between two progress-bar updates
 
 
 class IngestError(RuntimeError):
@@ -62,15 +64,43 @@ STAGE_COLUMNS = ["ts", "service", "source", "source_line", "level", "message", "
                  "dedupe_key", "template_key", "raw", "error"]
 
 
+class _LineProgress:
+    """Lines for the progress bar, with the total estimated from the files' sizes and the bytes
+    per line so far (plain files; a .gz file's lines are not known from its size: no total)."""
+
+    def __init__(self, bar: RowProgress, paths: list[Path]) -> None:
+        self.bar = bar
+        self.size = None if any(p.suffix == ".gz" for p in paths) else sum(p.stat().st_size for p in paths)
+        self.lines = self.seen = 0
+
+    def advance(self, lines: int, nbytes: int) -> None:
+        self.lines += lines
+        self.seen += nbytes
+        if self.size and self.seen:
+            self.bar.total(max(self.lines, round(self.size * self.lines / self.seen)))
+        self.bar.advance(lines)
+
+    def skip(self, path: Path) -> None:  # a file loaded already: its bytes are not coming
+        if self.size:
+            self.size -= path.stat().st_size
+
+
 def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
-                dedupe: Callable[[Record], str] | None = None, *, keys: set[str] | None = None) -> Iterator[tuple]:
+                dedupe: Callable[[Record], str] | None = None, *, keys: set[str] | None = None,
+                progress: _LineProgress | None = None) -> Iterator[tuple]:
     """Staging rows for every record: good ones with a dedupe key (content + occurrence in the file,
     or `dedupe(record)`: a table source's primary key) and their template key (added to `keys`),
     bad ones with raw bytes and reason."""
     counts: dict[bytes, int] = {}
     template_key = template_catalog.masker().key
+    raw_bytes = 0
     for rec in records:
         tally["read"] += 1
+        if progress is not None:
+            raw_bytes += len(rec.raw) + 1
+            if not tally["read"] % _PROGRESS_EVERY:
+                progress.advance(_PROGRESS_EVERY, raw_bytes)
+                raw_bytes = 0
         if rec.error is not None:
             yield (None, None, source, rec.line, None, None, None, None, None, None, rec.raw, rec.error)
             continue
@@ -136,13 +166,17 @@ def loading_batch(url: str, sources: list[str]) -> Iterator[tuple[psycopg.Connec
 
 
 def load_records(conn: psycopg.Connection, records: Iterable[Record], source: str, result: BatchResult,
-                 dedupe: Callable[[Record], str] | None = None, *, url: str) -> int:
+                 dedupe: Callable[[Record], str] | None = None, *, url: str,
+                 progress: _LineProgress | None = None) -> int:
     """Stage `records` of `source`, merge the good ones into `logs`, quarantine the bad ones, and add
     the counts to `result`; returns how many records were read."""
     tally = {"read": 0}
     keys: set[str] = set()
     conn.execute("TRUNCATE ingest_stage")
-    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, _stage_rows(records, source, tally, dedupe, keys=keys))
+    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
+                 _stage_rows(records, source, tally, dedupe, keys=keys, progress=progress))
+    if progress is not None:
+        progress.advance(tally["read"] % _PROGRESS_EVERY, 0)
     return merge_staged(conn, source, tally["read"], result, url=url, keys=keys)
 
 
@@ -173,22 +207,25 @@ def merge_staged(conn: psycopg.Connection, source: str, read: int, result: Batch
 
 
 def ingest_paths(paths: Iterable[Path], *, default_service: str | None = None, fmt: str = "auto",
-                 url: str) -> BatchResult:
+                 url: str, progress: RowProgress | None = None) -> BatchResult:
     """Load files as one batch. Files already loaded in full (same sha256) are skipped."""
     paths = [Path(p).resolve() for p in paths]
     for p in paths:
         if not p.is_file():
             raise FileNotFoundError(f"no such log file: {p}")
+    lines = _LineProgress(progress, paths) if progress is not None else None
     with loading_batch(url, [str(p) for p in paths]) as (conn, result):
         seen_in_batch: set[str] = set()
         for path in paths:
             sha = file_sha256(path)
             if sha in seen_in_batch or _already_loaded(conn, sha):
                 result.skipped_files.append(str(path))
+                if lines is not None:
+                    lines.skip(path)
                 continue
             seen_in_batch.add(sha)
             read = load_records(conn, iter_records(path, fmt=fmt, default_service=default_service), str(path), result,
-                                url=url)
+                                url=url, progress=lines)
             conn.execute(db.sql("ingest/record_file"), {"sha256": sha, "path": str(path),
                                                         "size_bytes": path.stat().st_size,
                                                         "batch_id": result.batch_id, "records": read})
@@ -218,13 +255,13 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
 
 
 def ingest_sources(paths: Iterable[Path | str], *, url: str, default_service: str | None = None,
-                   fmt: str = "auto") -> BatchResult | None:
+                   fmt: str = "auto", progress: RowProgress | None = None) -> BatchResult | None:
     """The ingest service of the CLI and the DAG: expand folders, load the files as one batch;
     None when there is nothing to load (no batch is opened)."""
     files = expand_paths(paths)
     if not files:
         return None
-    return ingest_paths(files, default_service=default_service, fmt=fmt, url=url)
+    return ingest_paths(files, default_service=default_service, fmt=fmt, url=url, progress=progress)
 
 
 def scan_landing(folder: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from typing import Iterator
 import psycopg
 
 from . import db, registry, template_catalog
+from .progress import RowProgress
 from .registry import ModelRef
 from .settings import cpu_threads, get_settings, mask_url
 
@@ -154,7 +155,8 @@ def _read_ahead(url: str, ranges: Iterator[tuple[int, int]], version: str) -> It
             yield item
 
 
-def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int | None = None) -> PartitionResult:
+def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int | None = None,
+                    progress: RowProgress | None = None) -> PartitionResult:
     """Score the logs with id in [lo, hi] the run's model has not scored, chunk by chunk; each
     chunk is written in one transaction, so a crash leaves whole chunks or nothing.
 
@@ -179,16 +181,21 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_chunk_lock(version, start // chunk),))
                 scored += _write_chunk(conn, version, run.run_id, frame, preds)
                 chunks += 1
+            if progress is not None:
+                progress.advance(len(frame))
     return PartitionResult(lo, hi, scored, chunks)
 
 
-def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size: int | None = None) -> dict:
+def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size: int | None = None,
+              progress: RowProgress | None = None) -> dict:
     """Plan, score every partition in this process, and finish the run (the CLI's path)."""
     from . import coverage, drift
 
     run = start_run(url, run_key)
     parts = plan_partitions(url, run, partitions)
-    results = [score_partition(url, run, p["lo"], p["hi"], chunk_size) for p in parts]
+    if progress is not None:
+        progress.total(sum(p["n"] for p in parts))
+    results = [score_partition(url, run, p["lo"], p["hi"], chunk_size, progress) for p in parts]
     finish_run(url, run)
     cover = coverage.take_snapshot(url, run.run_id)
     drifted = drift.take_snapshot(url, run.run_id)

@@ -297,6 +297,7 @@ class Settings:
     alert_to: str | None = None  # e-mail recipients (comma-separated) when the connection names none
     ui_url: str = "http://localhost:8080/plugin/logintel"  # the Airflow view, linked from alerts
     debug: bool = False  # the CLI shows tracebacks of expected errors
+    progress: bool = True  # the CLI draws progress bars on a terminal (never in pipes or logs)
     airflow_connection_set: bool = False  # AIRFLOW_CONN_LOGINTEL_DB is set (logintel doctor reports it)
 
     @property
@@ -358,7 +359,7 @@ VARIABLES = (
     "LOGINTEL_STALE_RUN_MINUTES", "LOGINTEL_QUARANTINE_MAX_BYTES", "LOGINTEL_ALERT_CONN_ID", "LOGINTEL_ALERT_CONFIDENCE", "LOGINTEL_ALERT_TO", "LOGINTEL_UI_URL",
     "LOGINTEL_MIN_COVERAGE", "LOGINTEL_MAX_UNSCORED_HOURS", "LOGINTEL_DRIFT_MAX_UNSEEN", "LOGINTEL_DRIFT_MAX_PSI",
     "LOGINTEL_DRIFT_MAX_FLAG_CHANGE", "LOGINTEL_HOLDOUT_SHARE", "LOGINTEL_MIN_HOLDOUT_LOGS", "LOGINTEL_PROMOTION_MARGIN",
-    "LOGINTEL_RETENTION_DAYS", "LOGINTEL_ARCHIVE_DIR", "LOGINTEL_DURATION_ATTRS",
+    "LOGINTEL_RETENTION_DAYS", "LOGINTEL_ARCHIVE_DIR", "LOGINTEL_DURATION_ATTRS", "LOGINTEL_PROGRESS",
 )
 _FIELDS = frozenset(f.name for f in fields(Settings))
 _PATH_FIELDS = frozenset({"home", "models_dir", "gx_root", "reports_dir", "landing_dir", "archive_dir"})
@@ -409,6 +410,7 @@ def _from_env(env: Mapping[str, str | None]) -> Settings:
         alert_to=value("LOGINTEL_ALERT_TO", _text, None),
         ui_url=value("LOGINTEL_UI_URL", _text, "http://localhost:8080/plugin/logintel"),
         debug=value("LOGINTEL_DEBUG", parse_bool, False),
+        progress=value("LOGINTEL_PROGRESS", parse_bool, True),
         airflow_connection_set=bool((env.get(CONNECTION_VAR) or "").strip()),
     )
 

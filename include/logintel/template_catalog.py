@@ -21,6 +21,7 @@ import psycopg
 
 from . import db
 from .masking import MASKER_VERSION, TemplateMasker
+from .progress import RowProgress
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def recount_batches(conn: psycopg.Connection, batch_ids: Iterable[int]) -> None:
         conn.execute(db.sql("catalog/recount_batches"), {"batch_ids": ids})
 
 
-def assign(url: str, *, retemplate: bool = False, chunk_rows: int = 50_000) -> int:
+def assign(url: str, *, retemplate: bool = False, chunk_rows: int = 50_000, progress: RowProgress | None = None) -> int:
     """Template the stored logs without an id (and, with `retemplate`, those of another masker
     version), chunk by chunk, each chunk in its own transaction; returns how many were templated.
     Safe to stop and run again: it picks up the logs still to do."""
@@ -75,6 +76,8 @@ def assign(url: str, *, retemplate: bool = False, chunk_rows: int = 50_000) -> i
                 recount_batches(conn, batches)
             done += len(rows)
             after = int(rows[-1][0])
+            if progress is not None:
+                progress.advance(len(rows))
     if done:
         log.info("templated %d stored logs (masker version %d)", done, MASKER_VERSION)
     return done
