@@ -28,8 +28,8 @@ class Break:
 
 BREAKS = [
     Break("read = loaded + duplicates + quarantined (a bad record dropped silently)", "include/logintel/ingest.py",
-          [('        tally["read"] += 1\n        if rec.error is not None:\n',
-            '        tally["read"] += 1\n        if rec.error is not None:\n            continue\n'),
+          [('                raw_bytes = 0\n        if rec.error is not None:\n',
+            '                raw_bytes = 0\n        if rec.error is not None:\n            continue\n'),
            ('    if staged["good"] + staged["bad"] != read:', '    if False:')],
           ["tests/integration/test_hostile_ingest.py::test_hostile_corpus_is_fully_accounted_for"]),
     Break("nothing is loaded twice (the file check removed)", "include/logintel/ingest.py",
@@ -190,6 +190,10 @@ BREAKS = [
     Break("extract's reader unescapes COPY text before masking (line breaks left escaped)", "include/logintel/extract.py",
           [('b"n": b"\\n", ', "")],
           ["tests/integration/test_extract.py::test_messages_with_copy_escapes_get_their_template_ids_on_the_server_side_path"]),
+    Break("progress bars only on a terminal (drawn in pipes too)", "include/logintel/progress.py",
+          [('    return get_settings().progress and bool(getattr(stream, "isatty", lambda: False)())',
+            "    return get_settings().progress")],
+          ["tests/integration/test_cli_progress.py::test_progress_bars_on_a_terminal_and_silence_in_pipes"]),
     Break("a bytea message is decoded and bad bytes quarantined (read as ::text)", "include/logintel/extract.py",
           [("            return sql.SQL(\"encode(t.{}, 'hex')\").format(column)\n", "            pass\n")],
           ["tests/integration/test_extract.py::test_a_bytea_message_column_is_decoded_and_bad_bytes_are_quarantined"]),
