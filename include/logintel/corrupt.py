@@ -82,13 +82,16 @@ def _inject_callsite(conn, rate: float, seed: int, run: str, batch: int | None, 
     """Demote every line of pseudo-randomly chosen templates (INFO or worse) until ~rate of all lines
     (of the batch when one is given)."""
     from . import frames
-    from .masking import TemplateMasker
+    from .masking import MASKER_VERSION
+    from .ml.features import frame_template_keys
 
-    df = frames.read_frame(conn, db.sql("corrupt/callsite_candidates"), {"batch": batch},
-                           dtypes={"id": "int64", "level": "str", "message": "str"})
+    df = frames.read_frame(conn, db.sql("corrupt/callsite_candidates"),
+                           {"batch": batch, "masker_version": MASKER_VERSION},
+                           dtypes={"id": "int64", "level": "str", "message": "str", "template_id": "int64",
+                                   "template_key": "str"})
     if df.empty:
         return 0
-    df["template"] = TemplateMasker().keys(df["message"].tolist())
+    df["template"] = frame_template_keys(df)  # the catalog's keys; masked only where a line has none
     # A call site has one level: take each template's majority level as its own.
     major = df.groupby("template")["level"].agg(lambda s: s.value_counts().index[0])
     sizes = df.groupby("template").size()

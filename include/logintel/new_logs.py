@@ -63,12 +63,14 @@ def imitate_alert_labels(url: str, *, share: float = 0.1, seed: int = 1, min_lin
     import hashlib
 
     from . import frames
-    from .masking import TemplateMasker
+    from .masking import MASKER_VERSION
+    from .ml.features import frame_template_keys
 
     with db.transaction(url) as conn:
-        df = frames.read_frame(conn, db.sql("evaluate/alert_candidates"),
-                               dtypes={"id": "int64", "service": "str", "message": "str"})
-        df["template"] = TemplateMasker().keys(df["message"].tolist())
+        df = frames.read_frame(conn, db.sql("evaluate/alert_candidates"), {"masker_version": MASKER_VERSION},
+                               dtypes={"id": "int64", "service": "str", "message": "str", "template_id": "int64",
+                                       "template_key": "str"})
+        df["template"] = frame_template_keys(df)  # the catalog's keys
         sizes = df.groupby(["service", "template"]).size()
         target = share * len(df)
         order = sorted(sizes.index, key=lambda k: hashlib.md5(f"{seed}:{k[0]}:{k[1]}".encode()).hexdigest())

@@ -129,3 +129,24 @@ def test_a_new_masker_version_retemplates_every_stored_log_once(fresh_db, tmp_pa
         versions = conn.execute("SELECT DISTINCT t.masker_version FROM logintel.template_counts c "
                                 "JOIN logintel.templates t ON t.id = c.template_id").fetchall()
     assert versions == [(2,)]
+
+
+def test_a_callsite_injection_demotes_whole_catalog_templates(fresh_db, tmp_path, monkeypatch):
+    from logintel import corrupt
+
+    path = tmp_path / "a.jsonl"
+    write_logs(generate(4000, days=1, seed=3, start=START), path)
+    ingest_paths([path], url=fresh_db)
+    monkeypatch.setattr(masking, "template_key", lambda m: (_ for _ in ()).throw(AssertionError("masked again")))
+    corrupt.inject(fresh_db, rate=0.03, scheme="callsite", seed=1)
+    with psycopg.connect(fresh_db) as conn:
+        # a chosen template's lines at the level it was demoted from: every one of them was demoted
+        left = conn.execute("""
+            SELECT count(*) FROM logintel.logs m
+            WHERE (m.template_id, m.level) IN (SELECT l.template_id, i.original_level
+                                               FROM logintel.injected_issues i JOIN logintel.logs l ON l.id = i.log_id)
+              AND NOT EXISTS (SELECT 1 FROM logintel.injected_issues j WHERE j.log_id = m.id)""").fetchone()[0]
+        templates, total = conn.execute("SELECT count(DISTINCT l.template_id), count(*) FROM logintel.injected_issues i "
+                                        "JOIN logintel.logs l ON l.id = i.log_id").fetchone()
+    assert left == 0 and templates >= 2
+    assert 0.5 * 0.03 * 4000 <= total <= 2 * 0.03 * 4000
