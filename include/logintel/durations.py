@@ -16,8 +16,11 @@ import pandas as pd
 
 __all__ = ["DURATION_RE", "durations_ms", "line_durations_ms"]
 
-# a number directly followed by a time unit; the first such number of a line counts
-DURATION_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(ms|msec|s|sec|secs|seconds|us|µs|min)(?![\w])")
+# a number directly followed by a time unit; the first such number of a line counts. ASCII classes
+# only: the scoring query runs the same expression on the server (sql/scoring/logs_with_buckets.sql,
+# `line_duration_ms`), whose classes depend on the database's locale; a test holds the two equal.
+DURATION_RE = re.compile(r"(?<![A-Za-z0-9_.])([0-9]+(?:\.[0-9]+)?)[ \t]?(ms|msec|s|sec|secs|seconds|us|µs|min)"
+                         r"(?![A-Za-z0-9_])")
 _UNIT_MS = {"ms": 1.0, "msec": 1.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0, "seconds": 1000.0,
             "us": 0.001, "µs": 0.001, "min": 60_000.0}
 
@@ -35,7 +38,10 @@ def durations_ms(messages: pd.Series | list[str]) -> np.ndarray:
 
 def line_durations_ms(frame: pd.DataFrame) -> np.ndarray:
     """Each line's duration: its attrs duration (``attr_duration_ms``, read by the scoring query
-    from the keys in LOGINTEL_DURATION_ATTRS) where it has one, else the first in its message."""
+    from the keys in LOGINTEL_DURATION_ATTRS) where it has one, else the first in its message
+    (``line_duration_ms`` when the scoring query computed both on the server)."""
+    if "line_duration_ms" in frame:
+        return frame["line_duration_ms"].to_numpy(dtype=np.float32, na_value=np.nan)
     if "attr_duration_ms" not in frame:
         return durations_ms(frame["message"])
     out = frame["attr_duration_ms"].to_numpy(dtype=np.float32, na_value=np.nan).copy()

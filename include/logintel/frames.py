@@ -48,4 +48,5 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     # CSV carries booleans as t/f and NULL as empty.
     frame["is_anomaly"] = frame["is_anomaly"].map({"t": True, "f": False, "": pd.NA}).astype("boolean")
     frame["attr_duration_ms"] = pd.to_numeric(frame["attr_duration_ms"], errors="coerce").astype("float32")
+    frame["line_duration_ms"] = pd.to_numeric(frame["line_duration_ms"], errors="coerce").astype("float32")
     return frame

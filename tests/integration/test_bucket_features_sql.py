@@ -83,3 +83,29 @@ def test_pandas_copy_agrees_with_the_sql(fresh_db):
         np.testing.assert_array_equal(sql["bucket_total"].to_numpy(),
                                       add_bucket_columns(sql.assign(ts=sql["ts"] + pd.Timedelta("150s")))[
                                           "bucket_total"].to_numpy())
+
+
+EDGE_MESSAGES = [
+    "took 350ms", "timed out after 2.5 s", "done in 3 min", "slept 12 seconds.", "x 7µs y", "12.5.3ms",
+    "a12ms", "v1.2s", "(kid=5ms)", "retry 3 of 5", "ratio 0.75", "12 msec", "at 1.5sec,", "6 secs", "9 us",
+    "40233s", "no duration here", "2ms3", "first 5ms then 9s", "tab\t7ms", "x_5ms", ".5ms", "42 ms!", "",
+]
+
+
+def test_line_durations_computed_on_the_server_equal_durations_py(fresh_db):
+    from datetime import datetime, timezone
+
+    from logintel.durations import durations_ms
+    from logintel.synthetic import generate
+
+    messages = EDGE_MESSAGES + [r["message"] for r in generate(5000, days=1, seed=3,
+                                                               start=datetime(2026, 1, 5, tzinfo=timezone.utc))]
+    with db.transaction(fresh_db) as conn:
+        _insert(conn, [(i + 1, "2024-01-01T00:00:01Z", "a", "INFO", m) for i, m in enumerate(messages)])
+        frame = frames.read_logs(conn, 1, len(messages))
+    assert len(frame) == len(messages)
+    server = frame["line_duration_ms"].to_numpy(dtype=np.float32)
+    here = durations_ms(frame["message"])
+    assert np.array_equal(server, here, equal_nan=True), [
+        (m, s, h) for m, s, h in zip(frame["message"], server, here) if not (s == h or (s != s and h != h))][:5]
+    assert np.isfinite(here).sum() > 500  # the corpus has durations to compare
