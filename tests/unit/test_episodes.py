@@ -137,3 +137,45 @@ def test_slow_lines_are_judged_apart_from_the_ordinary_ones():
     base_together = base.groupby(["service", "template_key"], as_index=False)[["flagged", "unflagged"]].sum().assign(
         span_buckets=2000.0)
     assert anomaly_verdicts(together, base_together, HOSTS).empty
+
+
+def _lost_flag_by_hand(u: int, f: int, lam: float, rho: float, host_ratio: float, max_lost: int) -> float:
+    """The window's story, one window and one count at a time: c of its episode lines lost their
+    flag (negative binomial: f kept flags, each line lost with probability rho), the other u - c
+    unflagged lines are background (Poisson, mean lam); the answer is E[c] / u, then the host's
+    likelihood ratio on the odds."""
+    import math
+
+    if u == 0:
+        return 0.0
+    lam = max(lam, 1e-4)
+    logs = []
+    for c in range(0, min(max_lost, u) + 1):
+        prior = (math.lgamma(f + c + 1) - math.lgamma(c + 1) - math.lgamma(f + 1)
+                 + c * math.log(rho) + (f + 1) * math.log1p(-rho))
+        background = (u - c) * math.log(lam) - lam - math.lgamma(u - c + 1)
+        logs.append((c, prior + background))
+    top = max(w for _, w in logs)
+    total = sum(math.exp(w - top) for _, w in logs)
+    p = sum(c * math.exp(w - top) for c, w in logs) / total / u
+    odds = p / max(1 - p, 1e-12) * host_ratio
+    return odds / (1 + odds)
+
+
+def test_lost_flag_probability_is_the_windows_story_worked_out_by_hand():
+    rng = np.random.default_rng(5)
+    n = 60
+    u = rng.integers(0, 25, n)
+    f = rng.integers(0, 40, n)
+    lam = rng.uniform(0.0, 12.0, n)
+    lam[:3] = 0.0  # no background at all: floored, not log(0)
+    ratio = rng.uniform(0.2, 5.0, n)
+    for rho, max_lost in ((0.1, 200), (0.3, 200), (0.1, 6)):
+        got = lost_flag_probability(u, f, lam, rho=rho, host_ratio=ratio, max_lost=max_lost)
+        want = [_lost_flag_by_hand(int(a), int(b), float(c), rho, float(r), max_lost)
+                for a, b, c, r in zip(u, f, lam, ratio)]
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
+    plain = lost_flag_probability(u, f, lam)  # no host evidence: ratio 1
+    assert np.allclose(plain, [_lost_flag_by_hand(int(a), int(b), float(c), 0.1, 1.0, 200)
+                               for a, b, c in zip(u, f, lam)], rtol=1e-9, atol=1e-12)
+    assert len(lost_flag_probability(np.array([]), np.array([]), np.array([]))) == 0
