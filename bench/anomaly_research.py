@@ -40,7 +40,7 @@ def load(n: int, seed: int) -> pd.DataFrame:
     masker = TemplateMasker()
     df["template_key"] = masker.keys(df["message"])
     df["host"] = df["host"].fillna("").astype(str)
-    df["bucket"] = df["ts"].dt.floor("5min")
+    df["bucket"] = df["ts"].dt.floor(f"{episodes.BUCKET_MINUTES}min")
     df["duration_ms"] = durations_ms(df["message"])
     return df
 
@@ -62,12 +62,12 @@ def frames(hist: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     g = new.groupby(keys, sort=False)["is_anomaly"].agg(flagged="sum", unflagged=lambda s: int((~s).sum()))
     g = g.reset_index()
     hot_b = g.loc[g["flagged"] > 0, "bucket"].unique()
-    step = pd.Timedelta(minutes=5)
+    step = pd.Timedelta(minutes=episodes.BUCKET_MINUTES)
     hot = set()
-    for d in (-1, 0, 1):
+    for d in range(-episodes.WINDOW, episodes.WINDOW + 1):
         hot.update(pd.DatetimeIndex(hot_b) + d * step)
     g = g[g["bucket"].isin(hot)].reset_index(drop=True)
-    span = max(1.0, (hist["ts"].max() - hist["ts"].min()).total_seconds() / 300.0)
+    span = max(1.0, (hist["ts"].max() - hist["ts"].min()).total_seconds() / (60.0 * episodes.BUCKET_MINUTES))
     base = hist.groupby(["service", "template_key", "slow"])["is_anomaly"].agg(
         flagged="sum", unflagged=lambda s: int((~s).sum())).reset_index()
     base["span_buckets"] = span

@@ -3,7 +3,9 @@ flagged line alone in quiet traffic?
 
 A line-level score cannot tell a flagged line from its unflagged neighbour: they share the
 template, the service and the minute. The evidence is the window around them. For each
-(service, template, host, 5-minute bucket) the window is the bucket and its two neighbours:
+(service, template, host, 1-minute bucket) the window is the bucket and the ``WINDOW`` buckets on
+either side (7 minutes: an episode's edges are sharp, and a wider window lets in background lines
+from before and after it):
 
 * ``f`` flagged and ``u`` unflagged lines of the template (all hosts) in the window;
 * ``lam``: how many unflagged lines of that template the window holds in normal times
@@ -14,8 +16,10 @@ Missed anomaly. The unflagged lines are background B ~ Poisson(lam) plus episode
 flag was lost, C. With each episode line losing its flag with probability ``missed_prior``
 (rho), C given the ``f`` kept flags is negative binomial: P(C = c) ~ C(f + c, c) rho^c. The
 chance that a given unflagged line is a lost flag is E[C / u | u, f]; the host's share of the
-window's flagged lines against its share of normal traffic scales those odds. A verdict is
-made at ``threshold`` and above; the verdict's confidence is that probability.
+window's flagged lines against its share of normal traffic scales those odds. rho is estimated
+from the batch's episode spans (below) and used for the windows too: at a 3 % loss rate a cell's
+lone unflagged line is far less likely lost than at 20 %. A verdict is made at ``threshold`` and
+above; the verdict's confidence is that probability.
 
 Episode spans. An outage or a burst lasts 10-90 minutes, longer than that window, and its lines
 spread over several templates, hosts and callers. The buckets with flagged lines anywhere join
@@ -26,7 +30,8 @@ with the evidence of the whole span: ``f``/``u`` there (at least ``MIN_EPISODE_F
 ``lam`` = the template's unflagged history rate x the span's length x the host's share (1 for all
 hosts) x the span's traffic density (its unflagged lines against the history's rate), and ``rho``
 estimated from the spans themselves (unflagged lines in excess of their background, over all the
-spans' episode lines). A line gets the strongest of its window and span verdicts.
+spans' episode lines, per template on all hosts, so a lost flag on a host without kept flags
+counts too). A line gets the strongest of its window and span verdicts.
 
 Slow lines. Masking hides the durations a line reports, yet a latency episode is exactly the
 template's usual lines at several times their usual durations. A line whose duration is beyond
@@ -55,21 +60,26 @@ import pandas as pd
 from .verdicts import shorten
 
 __all__ = ["anomaly_verdicts", "alert_template_probability", "lost_flag_probability", "estimate_missed_share",
-           "stored_bucket", "VERDICT_COLUMNS"]
+           "stored_bucket", "sql_params", "VERDICT_COLUMNS"]
 
 VERDICT_COLUMNS = ["service", "template_key", "host", "bucket", "slow", "kind", "confidence", "reason"]
-WINDOW = 1               # buckets on each side of a line's bucket
-BUCKET_MINUTES = 5       # the buckets of sql/findings/anomaly_window_stats.sql
+WINDOW = 3               # buckets on each side of a line's bucket
+BUCKET_MINUTES = 1       # the buckets of sql/findings/anomaly_window_stats.sql and v_prediction_checks
 MISSED_PRIOR = 0.1       # rho: share of an episode's lines whose flag is lost (prior)
-THRESHOLD = 0.9          # a missed-anomaly verdict needs this probability
+THRESHOLD = 0.85         # a missed-anomaly verdict needs this probability (bench/anomaly_research.py)
 MIN_HISTORY = 200        # a false-anomaly verdict needs this many history lines of the template
 MAX_LOST = 200           # C is summed up to this many lines per window
 ALERT_LOSS_B = 9.0       # alert templates lose a flag with r ~ Beta(1, 9) (mean 10 %)
 MIXED_MAX = 0.95         # mixed templates flag at most 95 % of their lines
 MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lines
 NEW_TEMPLATE_LINES = 20  # a template with fewer history lines is judged with its recent lines too
-RHO_RANGE = (0.02, 0.5)  # the span estimate of rho is kept within this range
+RHO_RANGE = (0.001, 0.5)  # the span estimate of rho is kept within this range (a clean batch: near 0)
 MIN_EPISODE_FLAGS = 2    # a span verdict needs this many flagged lines of the group (one line is no episode)
+
+
+def sql_params(model_version: str) -> dict:
+    """The parameters of the findings SQL that counts lines per episode bucket."""
+    return {"model_version": model_version, "bucket_minutes": BUCKET_MINUTES, "window": WINDOW}
 
 
 def lost_flag_probability(u: np.ndarray, f: np.ndarray, lam: np.ndarray, rho: float = MISSED_PRIOR,
@@ -195,8 +205,9 @@ def estimate_missed_share(u: np.ndarray, f: np.ndarray, lam: np.ndarray) -> floa
     return float(np.clip(rho, *RHO_RANGE))
 
 
-def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold: float) -> list[tuple]:
-    """Missed-anomaly verdicts from whole episode spans (see the module docstring).
+def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold: float) -> tuple[list[tuple], float | None]:
+    """Missed-anomaly verdicts from whole episode spans (see the module docstring), and the
+    share of episode lines that lost their flag estimated from them (None without spans).
 
     ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined."""
     step = pd.Timedelta(minutes=BUCKET_MINUTES)
@@ -204,7 +215,7 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     b = ((pd.DatetimeIndex(g["bucket"]) - ALL_TIME) // step).to_numpy(np.int64)
     hot = np.unique(b[g["flagged"].to_numpy() > 0])
     if len(hot) == 0 or history_rate <= 0:
-        return []
+        return [], None
     # a span: hot buckets at most 2 * WINDOW + 1 buckets apart, from the first to the last (a lost
     # flag lies between an episode's first and last flagged lines)
     new_span = np.concatenate([[True], np.diff(hot) > 2 * WINDOW + 1])
@@ -230,7 +241,7 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     # each host's part of the span (an episode often sits on one host), and all hosts together
     # (an outage's callers spread over every host of a service)
     judged = [(by_host, cells(by_host, s)), (by_host[:-1], cells(by_host[:-1], s.assign(share=1.0)))]
-    per = judged[0][1]
+    per = judged[1][1]  # per template on all hosts: a lost flag on a host without kept flags counts too
     with_flags = per["f"] > 0
     rho = estimate_missed_share(per.loc[with_flags, "u"].to_numpy(), per.loc[with_flags, "f"].to_numpy(),
                                 per.loc[with_flags, "lam"].to_numpy())
@@ -254,7 +265,7 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
                   f"({r.service or '-'}) {where(r)} during a {m}-minute episode are flagged anomalous, where "
                   f"{r.span_lam:.2f} unflagged lines are normal: this line looks like part of that episode")
                  for r, m in zip(lines.itertuples(index=False), minutes)]
-    return rows
+    return rows, rho
 
 
 def _lines(slow: bool) -> str:
@@ -278,7 +289,9 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     ``groups``: service, template_key, host, bucket, flagged, unflagged (the scored logs);
     ``baseline``: service, template_key, flagged, unflagged, span_buckets (the history);
     ``host_shares``: service, host, share (the history);
-    ``recent``: service, template_key, flagged, unflagged (the logs scored since the history).
+    ``recent``: service, template_key, flagged, unflagged (the logs scored since the history);
+    ``rho``: the share of episode lines that lost their flag where the batch has no episode span
+    to estimate it from.
     """
     rows = _alert_template_verdicts(baseline, threshold, recent)
     if groups.empty:
@@ -310,7 +323,9 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
 
     g["share"] = share  # 1.0 where the host is unknown
     history_rate = float(baseline["unflagged"].sum()) / span if len(baseline) else 0.0
-    rows += _span_verdicts(g, span, history_rate, threshold)
+    span_rows, span_rho = _span_verdicts(g, span, history_rate, threshold)
+    rows += span_rows
+    rho = rho if span_rho is None else span_rho
 
     missed = (g["unflagged"] > 0) & (g["f"] > 0)
     if missed.any():

@@ -69,9 +69,9 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
     # the history never changes for a version: its statistics are computed by the first run only
     # (the duration limits first: the baseline counts slow lines apart, and its rows mark both as stored)
     conn.execute(db.sql("findings/store_duration_limits"), {"model_version": model.version})
-    conn.execute(db.sql("findings/store_anomaly_baseline"), {"model_version": model.version})
+    conn.execute(db.sql("findings/store_anomaly_baseline"), episodes.sql_params(model.version))
     conn.execute(db.sql("findings/store_host_shares"), {"model_version": model.version})
-    groups = frames.read_frame(conn, db.sql("findings/anomaly_window_stats"), {"model_version": model.version},
+    groups = frames.read_frame(conn, db.sql("findings/anomaly_window_stats"), episodes.sql_params(model.version),
                                dtypes={"service": "str", "template_key": "str", "host": "str", "slow": "str",
                                        "flagged": "int64", "unflagged": "int64"})
     baseline = frames.read_frame(conn, db.sql("findings/anomaly_baseline"), {"model_version": model.version},

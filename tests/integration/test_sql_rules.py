@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from logintel import db
+from logintel.episodes import sql_params
 
 
 def _setup(conn) -> None:
@@ -39,7 +40,7 @@ def _setup(conn) -> None:
                             VALUES (%s, %s, %s, 'INFO', 0.9, %s, %s)""", (log_id, version, key, score, pred))
 
 
-def _verdict(conn, version: str, service: str, key: str, kind: str, bucket: str = "2026-01-05 10:00:00+00") -> None:
+def _verdict(conn, version: str, service: str, key: str, kind: str, bucket: str = "2026-01-05 10:02:00+00") -> None:
     conn.execute("""INSERT INTO logintel.anomaly_verdicts (model_version, service, template_key, host, bucket, kind,
                         confidence, reason) VALUES (%s, %s, %s, '', %s, %s, 0.95, 'test')""",
                  (version, service, key, bucket, kind))
@@ -52,7 +53,7 @@ def test_anomaly_verdicts_and_scope_in_sql(fresh_db):
         _verdict(conn, "m2", "api", "b", "false_anomaly")    # logs 2, 3: flagged -> false_anomaly
         _verdict(conn, "m2", "db", "a", "missed_anomaly")    # log 5 (unflagged) yes, log 6 (flagged) no
         _verdict(conn, "m2", "db", "c", "missed_anomaly")    # log 4: flag unknown -> nothing
-        _verdict(conn, "m2", "db", "a", "false_anomaly", "2026-01-05 10:05:00+00")  # another bucket: nothing
+        _verdict(conn, "m2", "db", "a", "false_anomaly", "2026-01-05 10:01:00+00")  # the minute before: nothing
         _verdict(conn, "m1", "api", "a", "false_anomaly")    # another version: not while m2 is judged
         _verdict(conn, "m2", "db", "c", "missed_anomaly", "-infinity")  # template-wide: log 4's flag is unknown
         conn.execute("UPDATE logintel.anomaly_verdicts SET host = '*' WHERE bucket = '-infinity'")
@@ -81,9 +82,9 @@ def test_anomaly_verdicts_and_scope_in_sql(fresh_db):
 def test_anomaly_window_stats_in_sql(fresh_db):
     with db.transaction(fresh_db) as conn:
         _setup(conn)
-        groups = conn.execute(db.sql("findings/anomaly_window_stats"), {"model_version": "m1"}).fetchall()
+        groups = conn.execute(db.sql("findings/anomaly_window_stats"), sql_params("m1")).fetchall()
         for _ in range(2):  # stored once: the second run adds nothing
-            conn.execute(db.sql("findings/store_anomaly_baseline"), {"model_version": "m1"})
+            conn.execute(db.sql("findings/store_anomaly_baseline"), sql_params("m1"))
             conn.execute(db.sql("findings/store_host_shares"), {"model_version": "m1"})
         base = conn.execute(db.sql("findings/anomaly_baseline"), {"model_version": "m1"}).fetchall()
         hosts = conn.execute(db.sql("findings/host_shares"), {"model_version": "m1"}).fetchall()
@@ -119,19 +120,21 @@ def test_slow_lines_are_counted_and_judged_apart(fresh_db):
                             VALUES (%s, 'm1', 'took <*>', 'WARN', 0.9, 0.1, false, %s)""", (i, ms))
         for _ in range(2):  # stored once
             conn.execute(db.sql("findings/store_duration_limits"), {"model_version": "m1"})
-            conn.execute(db.sql("findings/store_anomaly_baseline"), {"model_version": "m1"})
+            conn.execute(db.sql("findings/store_anomaly_baseline"), sql_params("m1"))
         limit = conn.execute("SELECT slow_ms FROM logintel.duration_limits").fetchall()
         assert len(limit) == 1 and 32.0 < limit[0][0] < 34.0  # percentile_cont(0.95) of 10..34 = 32.8
         base = conn.execute(db.sql("findings/anomaly_baseline"), {"model_version": "m1"}).fetchall()
         assert sorted(r[:5] for r in base) == [("api", "took <*>", False, 0, 23), ("api", "took <*>", True, 0, 2)]
-        groups = conn.execute(db.sql("findings/anomaly_window_stats"), {"model_version": "m1"}).fetchall()
-        assert sorted((slow, f, u) for *_, slow, f, u in groups) == [(False, 0, 1), (True, 1, 1)]
+        groups = conn.execute(db.sql("findings/anomaly_window_stats"), sql_params("m1")).fetchall()
+        # one bucket a minute: the slow unflagged line (10:01), the ordinary one (10:02), the slow flagged one (10:03)
+        assert sorted((str(b)[11:16], slow, f, u) for *_, b, slow, f, u in groups) == [
+            ("10:01", True, 0, 1), ("10:02", False, 0, 1), ("10:03", True, 1, 0)]
         # the lines since the history, per template (what a template new since then is judged on)
         recent = conn.execute(db.sql("findings/recent_template_flags"), {"model_version": "m1"}).fetchall()
         assert recent == [("api", "took <*>", 1, 2)]
         conn.execute("""INSERT INTO logintel.anomaly_verdicts (model_version, service, template_key, host, bucket, slow,
                             kind, confidence, reason)
-                        VALUES ('m1', 'api', 'took <*>', '', '2026-01-05 10:00:00+00', true, 'missed_anomaly', 0.95, 't')""")
+                        VALUES ('m1', 'api', 'took <*>', '', '2026-01-05 10:01:00+00', true, 'missed_anomaly', 0.95, 't')""")
         conn.execute(db.sql("findings/set_scope"), {"model_version": "m1"})
         checks = conn.execute("SELECT id, anomaly_issue FROM logintel.v_prediction_checks WHERE anomaly_issue IS NOT NULL")
         assert checks.fetchall() == [(26, "missed_anomaly")]  # the slow one; the ordinary line 27 keeps its flag

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from logintel.episodes import _span_verdicts, anomaly_verdicts, lost_flag_probability
+from logintel.episodes import BUCKET_MINUTES, THRESHOLD, WINDOW, _span_verdicts, anomaly_verdicts, lost_flag_probability
 
 T0 = pd.Timestamp("2026-01-05 10:00", tz="UTC")
+STEP = pd.Timedelta(minutes=BUCKET_MINUTES)  # one episode bucket
 
 
 def _groups(rows):
@@ -31,7 +32,7 @@ def test_probability_grows_with_the_episode_and_falls_with_the_background():
 
 def test_an_unflagged_line_inside_a_flagged_burst_is_a_missed_anomaly():
     groups = _groups([("pay", "Timeout calling <*>", "h1", T0, 25, 1),
-                      ("pay", "Timeout calling <*>", "h1", T0 + pd.Timedelta("5min"), 10, 0),
+                      ("pay", "Timeout calling <*>", "h1", T0 + STEP, 10, 0),
                       ("pay", "Charge ok <*>", "h2", T0, 2, 30)])  # a busy template with two flags: no verdict
     base = _baseline([("pay", "Timeout calling <*>", 0, 20), ("pay", "Charge ok <*>", 0, 40000)])
     v = anomaly_verdicts(groups, base, HOSTS)
@@ -47,10 +48,10 @@ def test_a_lone_flag_in_quiet_traffic_is_a_false_anomaly_only_when_the_template_
     sometimes = _baseline([("pay", "Charge ok <*>", 3, 4000)])
     assert anomaly_verdicts(quiet, sometimes, HOSTS).empty
     near_others = _groups([("pay", "Charge ok <*>", "h1", T0, 1, 3),
-                           ("db", "Disk full", "", T0 + pd.Timedelta("5min"), 4, 0)])
+                           ("db", "Disk full", "", T0 + WINDOW * STEP, 4, 0)])  # the window's edge
     assert (anomaly_verdicts(near_others, never, HOSTS)["kind"] != "false_anomaly").all()
     rare = _baseline([("pay", "Charge ok <*>", 0, 50)])  # too little history to be sure
-    assert anomaly_verdicts(quiet, rare, HOSTS).empty
+    assert "false_anomaly" not in anomaly_verdicts(quiet, rare, HOSTS)["kind"].tolist()
 
 
 def test_no_groups_no_verdicts():
@@ -78,28 +79,32 @@ def test_an_unflagged_line_of_an_alert_template_is_a_missed_anomaly_anywhere():
 
 
 def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
-    # a 60-minute outage: 2 flagged retries per 5 minutes on h1, one line in the middle lost its flag;
-    # the other service's normal traffic in the same hour sets the span's traffic density
+    # an outage of twelve buckets: 2 flagged retries per bucket on h1, one line in the middle lost
+    # its flag; the other service's normal traffic in those minutes sets the span's traffic density
     tpl = "Retrying request to <*>"
-    rows = [("pay", tpl, "h1", T0 + pd.Timedelta(minutes=5 * i), 2, 0) for i in range(12)]
-    rows[6] = ("pay", tpl, "h1", T0 + pd.Timedelta(minutes=30), 2, 1)
-    rows += [("pay", "Charge ok <*>", "h2", T0 + pd.Timedelta(minutes=5 * i), 0, 30) for i in range(12)]
+    rows = [("pay", tpl, "h1", T0 + i * STEP, 2, 0) for i in range(12)]
+    rows[6] = ("pay", tpl, "h1", T0 + 6 * STEP, 2, 1)
+    rows += [("pay", "Charge ok <*>", "h2", T0 + i * STEP, 0, 30) for i in range(12)]
     base = _baseline([("pay", tpl, 0, 30), ("pay", "Charge ok <*>", 0, 60000)])
     v = anomaly_verdicts(_groups(rows), base, HOSTS)
-    assert v[["host", "bucket", "kind"]].values.tolist() == [["h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly"]]
+    assert v[["host", "bucket", "kind"]].values.tolist() == [["h1", T0 + 6 * STEP, "missed_anomaly"]]
     # the stronger of the window and span verdicts is kept; both name their evidence
     reason = v["reason"].iloc[0]
-    assert v["confidence"].iloc[0] >= 0.9 and ("24 of 25 lines" in reason or "6 of 7 lines" in reason)
+    in_window = 2 * (2 * WINDOW + 1)
+    assert v["confidence"].iloc[0] >= THRESHOLD
+    assert "24 of 25 lines" in reason or f"{in_window} of {in_window + 1} lines" in reason
     g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), hist_unflagged=[30] * 12 + [60000] * 12,
                              share=0.5, slow=False)
-    span_rows = _span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
-    assert [(r[2], r[3], r[5]) for r in span_rows] == [("h1", T0 + pd.Timedelta(minutes=30), "missed_anomaly")]
-    assert "24 of 25 lines" in span_rows[0][7] and "60-minute episode" in span_rows[0][7]
+    span_rows, rho = _span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
+    assert [(r[2], r[3], r[5]) for r in span_rows] == [("h1", T0 + 6 * STEP, "missed_anomaly")]
+    assert "24 of 25 lines" in span_rows[0][7] and f"{12 * BUCKET_MINUTES}-minute episode" in span_rows[0][7]
+    assert 0.02 < rho < 0.1  # one lost flag among 25 episode lines, smoothed towards the prior
     # the same outage without the lost line: nothing to find
-    rows[6] = ("pay", tpl, "h1", T0 + pd.Timedelta(minutes=30), 2, 0)
+    rows[6] = ("pay", tpl, "h1", T0 + 6 * STEP, 2, 0)
     assert anomaly_verdicts(_groups(rows), base, HOSTS).empty
     # a busy template (its background explains the unflagged line): no span verdict
-    assert _span_verdicts(g.assign(hist_unflagged=60000), 2000.0, 120000 / 2000, 0.9) == []
+    assert _span_verdicts(g.assign(hist_unflagged=60000), 2000.0, 120000 / 2000, 0.9)[0] == []
+    assert _span_verdicts(g.assign(flagged=0), 2000.0, 60030 / 2000, 0.9) == ([], None)  # no episode: no estimate
 
 
 def test_an_outage_spread_over_hosts_is_judged_on_all_of_them():
@@ -107,14 +112,13 @@ def test_an_outage_spread_over_hosts_is_judged_on_all_of_them():
     # lost their flags. No host has an episode of its own; all of them together do.
     tpl = "Upstream <*> unavailable"
     hosts = pd.DataFrame([("gw", f"gw{i}", 1 / 15) for i in range(15)], columns=["service", "host", "share"])
-    rows = [("gw", tpl, f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i // 2)), 1, 0) for i in range(12)]
-    rows += [("gw", tpl, f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i - 11)), 0, 1) for i in (12, 13, 14)]
-    rows += [("gw", "Request ok <*>", "gw0", T0 + pd.Timedelta(minutes=5 * b), 0, 200) for b in range(6)]
+    rows = [("gw", tpl, f"gw{i}", T0 + (i // 2) * STEP, 1, 0) for i in range(12)]
+    rows += [("gw", tpl, f"gw{i}", T0 + (i - 11) * STEP, 0, 1) for i in (12, 13, 14)]
+    rows += [("gw", "Request ok <*>", "gw0", T0 + b * STEP, 0, 200) for b in range(6)]
     g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True),
                              hist_unflagged=[20] * 15 + [400000] * 6, share=1 / 15, slow=False)
-    span_rows = _span_verdicts(g, 2000.0, 400020 / 2000, 0.9)
-    assert sorted((r[2], r[3]) for r in span_rows) == [
-        (f"gw{i}", T0 + pd.Timedelta(minutes=5 * (i - 11))) for i in (12, 13, 14)]
+    span_rows, _ = _span_verdicts(g, 2000.0, 400020 / 2000, 0.9)
+    assert sorted((r[2], r[3]) for r in span_rows) == [(f"gw{i}", T0 + (i - 11) * STEP) for i in (12, 13, 14)]
     assert all("on all its hosts" in r[7] and "12 of 15 lines" in r[7] for r in span_rows)
     v = anomaly_verdicts(_groups(rows), _baseline([("gw", tpl, 0, 20), ("gw", "Request ok <*>", 0, 400000)]), hosts)
     assert sorted(v.loc[v["kind"] == "missed_anomaly", "host"]) == ["gw12", "gw13", "gw14"]
@@ -124,13 +128,13 @@ def test_slow_lines_are_judged_apart_from_the_ordinary_ones():
     # a latency episode: the template's slow lines are flagged, one slow line lost its flag; the
     # same template's ordinary lines in those minutes are as many as always and are left alone
     tpl = "Slow response from <*>: <*>"
-    rows = [("pay", tpl, "h1", T0 + pd.Timedelta(minutes=5 * b), True, 12, 1 if b == 2 else 0) for b in range(4)]
-    rows += [("pay", tpl, "h1", T0 + pd.Timedelta(minutes=5 * b), False, 0, 6) for b in range(4)]
+    rows = [("pay", tpl, "h1", T0 + b * STEP, True, 12, 1 if b == 2 else 0) for b in range(4)]
+    rows += [("pay", tpl, "h1", T0 + b * STEP, False, 0, 6) for b in range(4)]
     groups = pd.DataFrame(rows, columns=["service", "template_key", "host", "bucket", "slow", "flagged", "unflagged"])
     base = pd.DataFrame([("pay", tpl, False, 0, 9950), ("pay", tpl, True, 0, 50)],
                         columns=["service", "template_key", "slow", "flagged", "unflagged"]).assign(span_buckets=2000.0)
     v = anomaly_verdicts(groups, base, HOSTS)
-    assert v[["bucket", "slow", "kind"]].values.tolist() == [[T0 + pd.Timedelta(minutes=10), True, "missed_anomaly"]]
+    assert v[["bucket", "slow", "kind"]].values.tolist() == [[T0 + 2 * STEP, True, "missed_anomaly"]]
     assert "slow lines" in v["reason"].iloc[0]
     # counted together, the slow lines' flags drown in the template's ordinary traffic
     together = groups.groupby(["service", "template_key", "host", "bucket"], as_index=False)[["flagged", "unflagged"]].sum()

@@ -1,10 +1,11 @@
--- Flagged / unflagged lines per (service, template, host, 5-minute bucket, slow or not) among the
--- logs the model version scored, for the buckets where any line is flagged and their two
--- neighbours (the only places an episode verdict can be made: a template's own window, or the
--- episode span around it). 'slow': beyond the template's duration limit in the history.
+-- Flagged / unflagged lines per (service, template, host, bucket, slow or not) among the logs the
+-- model version scored, for the buckets where any line is flagged and the `window` buckets on
+-- either side (the only places an episode verdict can be made: a template's own window, or the
+-- episode span around it). Bucket and window: episodes.BUCKET_MINUTES and WINDOW.
+-- 'slow': beyond the template's duration limit in the history.
 WITH g AS (
     SELECT coalesce(l.service, '') AS service, p.template_key, coalesce(l.attrs ->> 'host', '') AS host,
-           date_bin('5 minutes', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+           date_bin(make_interval(mins => %(bucket_minutes)s::integer), l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
            coalesce(p.duration_ms > d.slow_ms, false) AS slow,
            count(*) FILTER (WHERE l.is_anomaly) AS flagged,
            count(*) FILTER (WHERE NOT l.is_anomaly) AS unflagged
@@ -16,8 +17,8 @@ WITH g AS (
     WHERE p.model_version = %(model_version)s AND l.ts IS NOT NULL AND l.is_anomaly IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5
 ), hot AS (
-    SELECT DISTINCT bucket + d * interval '5 minutes' AS bucket
-    FROM g CROSS JOIN generate_series(-1, 1) AS d
+    SELECT DISTINCT bucket + d * make_interval(mins => %(bucket_minutes)s::integer) AS bucket
+    FROM g CROSS JOIN generate_series(-%(window)s::integer, %(window)s::integer) AS d
     WHERE flagged > 0
 )
 SELECT g.service, g.template_key, g.host, g.bucket, g.slow, g.flagged, g.unflagged

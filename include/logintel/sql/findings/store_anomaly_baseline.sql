@@ -1,10 +1,11 @@
 -- The history's per-template counts of a model version, stored once (a later run reads them),
--- slow lines (beyond the template's duration limit, stored just before) apart from the others.
+-- slow lines (beyond the template's duration limit, stored just before) apart from the others;
+-- span_buckets: the history's length in the episode buckets (episodes.BUCKET_MINUTES).
 INSERT INTO logintel.anomaly_baselines (model_version, service, template_key, slow, flagged, unflagged, span_buckets)
 WITH mv AS (
     SELECT version, max_log_id FROM logintel.model_versions WHERE version = %(model_version)s
 ), span AS (
-    SELECT greatest(1, coalesce(extract(epoch FROM max(h.ts) - min(h.ts)) / 300.0, 1)) AS span_buckets
+    SELECT greatest(1, coalesce(extract(epoch FROM max(h.ts) - min(h.ts)) / (60.0 * %(bucket_minutes)s::integer), 1)) AS span_buckets
     FROM logintel.logs h, mv WHERE h.id <= mv.max_log_id
 )
 SELECT mv.version, coalesce(l.service, ''), p.template_key, coalesce(p.duration_ms > d.slow_ms, false),
