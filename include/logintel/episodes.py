@@ -241,7 +241,15 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     # each host's part of the span (an episode often sits on one host), and all hosts together
     # (an outage's callers spread over every host of a service)
     judged = [(by_host, cells(by_host, s)), (by_host[:-1], cells(by_host[:-1], s.assign(share=1.0)))]
-    per = judged[1][1]  # per template on all hosts: a lost flag on a host without kept flags counts too
+    # rho from the spans of the logs since the history where there are any (the history's own flags
+    # would dilute the share), per template on all hosts (a lost flag on a host without kept flags
+    # counts too)
+    per = judged[1][1]
+    if "recent" in s:
+        lines = s.groupby("span_id")[["flagged", "unflagged", "recent"]].sum()
+        recent = lines.index[lines["recent"] == lines["flagged"] + lines["unflagged"]]
+        if per["span_id"].isin(recent).any():
+            per = per[per["span_id"].isin(recent)]
     with_flags = per["f"] > 0
     rho = estimate_missed_share(per.loc[with_flags, "u"].to_numpy(), per.loc[with_flags, "f"].to_numpy(),
                                 per.loc[with_flags, "lam"].to_numpy())
@@ -286,7 +294,8 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
                      min_history: int = MIN_HISTORY) -> pd.DataFrame:
     """Verdicts per (service, template_key, host, bucket).
 
-    ``groups``: service, template_key, host, bucket, flagged, unflagged (the scored logs);
+    ``groups``: service, template_key, host, bucket, flagged, unflagged (the scored logs) and
+    optionally recent (how many of those lines were logged since the history);
     ``baseline``: service, template_key, flagged, unflagged, span_buckets (the history);
     ``host_shares``: service, host, share (the history);
     ``recent``: service, template_key, flagged, unflagged (the logs scored since the history);

@@ -107,6 +107,24 @@ def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
     assert _span_verdicts(g.assign(flagged=0), 2000.0, 60030 / 2000, 0.9) == ([], None)  # no episode: no estimate
 
 
+def test_the_share_of_lost_flags_comes_from_the_logs_since_the_history():
+    # the same outage twice: once in the history (every flag kept), once since (one flag lost);
+    # the share of lost flags is the new logs' own, not diluted by the history's
+    tpl = "Retrying request to <*>"
+    later = T0 + pd.Timedelta(hours=6)
+    rows = [("pay", tpl, "h1", start + i * STEP, 2, 1 if (start == later and i == 6) else 0)
+            for start in (T0, later) for i in range(12)]
+    g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), hist_unflagged=30, share=0.5,
+                             slow=False)
+    g["recent"] = np.where(g["bucket"] >= later, g["flagged"] + g["unflagged"], 0)
+    _, rho_new = _span_verdicts(g, 2000.0, 30 / 2000, 0.9)
+    _, rho_all = _span_verdicts(g.drop(columns="recent"), 2000.0, 30 / 2000, 0.9)
+    _, rho_alone = _span_verdicts(g[g["bucket"] >= later], 2000.0, 30 / 2000, 0.9)
+    assert rho_new == rho_alone and rho_new > 1.5 * rho_all
+    # without any span wholly since the history, every span counts
+    assert _span_verdicts(g.assign(recent=0), 2000.0, 30 / 2000, 0.9)[1] == rho_all
+
+
 def test_an_outage_spread_over_hosts_is_judged_on_all_of_them():
     # a 30-minute outage seen by twelve callers, one flagged retry each; three other callers' retries
     # lost their flags. No host has an episode of its own; all of them together do.
