@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from logintel import connection_url as connection_url_mod
 from logintel import settings as settings_mod
 from logintel.settings import VARIABLES, connection_url
 
@@ -21,7 +22,7 @@ from logintel.settings import VARIABLES, connection_url
 def server(server_url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    settings_mod._warned_extras.clear()
+    connection_url_mod._warned_extras.clear()
     parts = urlsplit(server_url)
     return {"host": parts.hostname, "port": parts.port or 5432, "login": parts.username or "postgres",
             "schema": parts.path.lstrip("/") or "postgres"}

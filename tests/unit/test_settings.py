@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from logintel import connection_url as connection_url_mod
 from logintel import settings as settings_mod
 from logintel.settings import (VARIABLES, SettingsError, connection_url, get_settings, normalise_scheme,
                                overridden)
@@ -24,9 +25,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch):
     """Every test starts from an environment without Logintel variables."""
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    settings_mod._warned_extras.clear()
+    connection_url_mod._warned_extras.clear()
     yield
-    settings_mod._warned_extras.clear()
+    connection_url_mod._warned_extras.clear()
 
 
 INTEGERS = {  # variable: (field, a good value)
