@@ -416,3 +416,38 @@ def test_a_failing_connection_lookup_never_falls_back_to_the_embedded_server(mon
     monkeypatch.setattr(db, "server_url", lambda *a, **k: pytest.fail("must not start the embedded server"))
     with pytest.raises(RuntimeError, match="ConnectionError: execution API unreachable"):
         tasks.database_url()
+
+
+def test_the_readme_configuration_table_matches_the_settings():
+    """Every variable is in the README's table; where a row gives one variable with a plain
+    default (`54329`, `on`) and a range (1–65535, ≥ 0), they are the field's own."""
+    from dataclasses import fields as dataclass_fields
+
+    from logintel.settings import Settings
+
+    text = (REPO / "README.md").read_text()
+    table = text[text.index("| variable | default | allowed | meaning |"):]
+    table = table[:table.index("\n\n")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    named = {v for r in rows for v in re.findall(r"`(LOGINTEL_[A-Z_]+|AIRFLOW_CONN_[A-Z_]+)`", r[0])}
+    assert set(VARIABLES) <= named
+    by_var = {f.metadata["env"]: f for f in dataclass_fields(Settings) if "env" in f.metadata}
+    checked = 0
+    for var_cell, default_cell, allowed, _meaning in rows:
+        var = re.fullmatch(r"`([A-Z_]+)`", var_cell)
+        f = by_var.get(var.group(1)) if var else None
+        shown = re.fullmatch(r"`([^`]+)`(?: \(.*\))?", default_cell)
+        if f is None or shown is None:
+            continue
+        if f.metadata["under_home"]:  # a folder under LOGINTEL_HOME
+            assert shown.group(1).rstrip("/") == f.metadata["under_home"], var_cell
+        else:
+            assert f.metadata["parse"](f.metadata["env"], shown.group(1)) == f.default, var_cell
+        bounds = allowed.replace(",", "")
+        lo, hi = f.metadata["range"]
+        if m := re.fullmatch(r"([\d.]+)–([\d.]+)", bounds):
+            assert (float(m.group(1)), float(m.group(2))) == (lo, hi), var_cell
+        elif m := re.fullmatch(r"≥ ([\d.]+)", bounds):
+            assert (float(m.group(1)), hi) == (lo, None), var_cell
+        checked += 1
+    assert checked >= 25
