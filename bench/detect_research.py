@@ -367,14 +367,14 @@ def speed_report(n_rows: int = 1_000_000, n_templates: int = 3000) -> None:
     dfb = add_bucket_columns(df)
     print(f"add_bucket_columns: {time.perf_counter() - t:.1f}s")
     T._TOKEN_CACHE.clear()
-    ml.features._MASKER.clear()
+    T.thread_masker().clear()
     t = time.perf_counter()
     bundle, metrics = ml.train(dfb, seed=0)
     print(f"train: {time.perf_counter() - t:.1f}s  timings={metrics['timings']}")
     for label, clear in (("cold masker", True), ("warm masker", False)):
         if clear:
             T._TOKEN_CACHE.clear()
-            ml.features._MASKER.clear()
+            T.thread_masker().clear()
         t = time.perf_counter()
         pred = ml.predict(bundle, dfb)
         dt = time.perf_counter() - t

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import db, template_catalog
-from .masking import TemplateMasker
+from .masking import thread_masker
 from .progress import RowProgress
 from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
 from .settings import get_settings
@@ -358,8 +358,6 @@ def _read_chunk(src, copy_out, params: dict) -> SourceChunk:
 # COPY text escapes (COPY TO emits only these, never octal or hex ones)
 _COPY_ESCAPES = {b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
 _COPY_ESCAPE_RE = re.compile(rb"\\(.)", re.S)
-# the reader thread's own masker (a masker's cache is not safe to write from two threads)
-_READER_MASKER = TemplateMasker()
 
 
 def _read_templated_chunk(src, copy_out, params: dict, url: str) -> SourceChunk:
@@ -376,7 +374,7 @@ def _read_templated_chunk(src, copy_out, params: dict, url: str) -> SourceChunk:
             raw = _COPY_ESCAPE_RE.sub(lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), raw)
         messages.add(raw.decode("utf-8", "replace"))
     ordered = sorted(messages)
-    keys = _READER_MASKER.keys(ordered)
+    keys = thread_masker().keys(ordered)  # the reader thread's own
     ids = template_catalog.ensure_ids(url, keys)
     chunk.templates = [(m, ids[k]) for m, k in zip(ordered, keys)]
     return chunk

@@ -17,7 +17,7 @@ import psycopg
 
 from . import db, template_catalog
 from .hashing import file_sha256
-from .masking import MASKER_VERSION
+from .masking import MASKER_VERSION, thread_masker
 from .progress import RowProgress
 from .settings import mask_url
 from .sources import Record, iter_records
@@ -92,7 +92,7 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
     or `dedupe(record)`: a table source's primary key) and their template key (added to `keys`),
     bad ones with raw bytes and reason."""
     counts: dict[bytes, int] = {}
-    template_key = template_catalog.masker().key
+    template_key = thread_masker().key
     raw_bytes = 0
     for rec in records:
         tally["read"] += 1

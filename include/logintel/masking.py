@@ -54,6 +54,7 @@ only lower support, they never mix levels.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 
 __all__ = ["MASK", "MAX_KEY_LEN", "MASKER_VERSION", "template_key", "TemplateMasker"]
@@ -285,3 +286,16 @@ class TemplateMasker:
 
     def __len__(self) -> int:
         return len(self._cache)
+
+
+_PER_THREAD = threading.local()
+
+
+def thread_masker() -> TemplateMasker:
+    """This thread's masker, shared by every caller in the thread (ingest's staging, extract's
+    reader, the fallback for logs stored without a template id): one message cache per thread,
+    since a masker's cache is not safe to write from two threads."""
+    masker = getattr(_PER_THREAD, "masker", None)
+    if masker is None:
+        masker = _PER_THREAD.masker = TemplateMasker()
+    return masker

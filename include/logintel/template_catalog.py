@@ -20,18 +20,10 @@ from collections.abc import Iterable
 import psycopg
 
 from . import db
-from .masking import MASKER_VERSION, TemplateMasker
+from .masking import MASKER_VERSION, thread_masker
 from .progress import RowProgress
 
 log = logging.getLogger(__name__)
-
-# One masker per process: its message cache is shared by every load and templating chunk.
-_MASKER = TemplateMasker()
-
-
-def masker() -> TemplateMasker:
-    return _MASKER
-
 
 def ensure_ids(url: str, keys: Iterable[str]) -> dict[str, int]:
     """Catalog ids of `keys` (rows created for new ones, committed at once). Asked of the database
@@ -66,7 +58,7 @@ def assign(url: str, *, retemplate: bool = False, chunk_rows: int = 50_000, prog
                                    "limit": int(chunk_rows)}).fetchall()
             if not rows:
                 break
-            keys = _MASKER.keys(m for _, m in rows)
+            keys = thread_masker().keys(m for _, m in rows)
             ids = ensure_ids(url, keys)
             with db.transaction(url) as conn:
                 conn.execute(db.sql("catalog/assign_stage"))

@@ -46,9 +46,8 @@ def test_scoring_and_training_read_the_catalog_and_never_mask(fresh_db, tmp_path
     path = tmp_path / "a.jsonl"
     write_logs(generate(3000, days=1, seed=3, start=START), path)
     ingest_paths([path], url=fresh_db)
-    from logintel.ml import features
 
-    features._MASKER.clear()
+    masking.thread_masker().clear()
 
     def no_masking(message):
         raise AssertionError(f"masked again: {message!r}")

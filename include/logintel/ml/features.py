@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..vocab import LEVELS
-from ..masking import TemplateMasker
+from ..masking import thread_masker
 
 N_LEVELS = len(LEVELS)
 BUCKET_COLUMNS = ("bucket_total", "bucket_warn", "bucket_error", "svc_rate_total", "svc_rate_warn", "svc_rate_error")
@@ -41,7 +41,6 @@ FEATURE_INDEX = {name: i for i, name in enumerate(ANOMALY_FEATURES)}
 UNSEEN_TEMPLATE_SHARE = -12.0  # log share of a template never seen in training (~1 line in 160k)
 ANOM_SHARE_PSEUDO_LINES = 2.0  # lines at the global anomaly rate mixed into a template's share
 
-_MASKER = TemplateMasker(maxsize=500_000)
 _LEVEL_CODE = {lv: i for i, lv in enumerate(LEVELS)}
 
 
@@ -49,7 +48,7 @@ _LEVEL_CODE = {lv: i for i, lv in enumerate(LEVELS)}
 
 def template_keys(messages) -> list[str]:
     """Template keys with the package's shared cache (see :mod:`logintel.masking`)."""
-    return _MASKER.keys(messages)
+    return thread_masker().keys(messages)
 
 
 def frame_template_keys(df: pd.DataFrame) -> np.ndarray:
