@@ -2,7 +2,8 @@
 
 1. Template statistics (lines per template and recorded level, in SQL) and the model's
    out-of-group probabilities give level verdicts per (template, recorded level).
-2. The GX findings suite validates `v_prediction_checks`; the ids it reports failing
+2. The GX findings suite validates `prediction_checks`, the run's snapshot of
+   `v_prediction_checks` (each scoped prediction's id and issues); the ids it reports failing
    become rows of `dq_findings` (unique per log, kind and model version: re-runs add nothing).
 """
 from __future__ import annotations
@@ -111,6 +112,7 @@ def record_findings(url: str, run_key: str = "manual", min_confidence: float | N
                 conn.execute("SET LOCAL work_mem = '256MB'")
                 n_verdicts = compute_verdicts(conn, model, min_confidence)
                 conn.execute(db.sql("findings/set_scope"), {"model_version": model.version})
+                conn.execute(db.sql("findings/snapshot_checks"))
             lock_conn.execute("ANALYZE logintel.level_verdicts")
             lock_conn.execute("ANALYZE logintel.anomaly_verdicts")
             run = gx_run.validate_findings(url, run_key)

@@ -92,11 +92,18 @@ def data_docs_index(context) -> str | None:
 
 
 def table_asset(context, name: str, table: str, schema: str = "logintel"):
+    """The data source's asset `name` on `schema.table` (moved there if it named another table:
+    a project from an earlier release keeps its asset names, suites and Data Docs)."""
     ds = context.data_sources.get(DATASOURCE)
     try:
-        return ds.get_asset(name)
+        asset = ds.get_asset(name)
     except Exception:
-        return ds.add_table_asset(name=name, table_name=table, schema_name=schema)
+        asset = None
+    if asset is not None and (asset.table_name, asset.schema_name) == (table, schema):
+        return asset
+    if asset is not None:
+        ds.delete_asset(name)
+    return ds.add_table_asset(name=name, table_name=table, schema_name=schema)
 
 
 def whole_batch(asset, name: str = "whole"):

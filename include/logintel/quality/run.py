@@ -117,12 +117,13 @@ def validate_new_batches(url: str, run_key: str, tolerance_minutes: int = 10) ->
 
 
 def validate_findings(url: str, run_key: str) -> SuiteRun:
-    """Validate the champion predictions view; failing ids are the findings."""
+    """Validate the findings run's snapshot of the predictions' checks (prediction_checks, from
+    v_prediction_checks); failing ids are the findings."""
     import great_expectations as gx
 
     with gxctx.gx_lock():
         context = gxctx.get_context(url)
-        asset = gxctx.table_asset(context, "prediction_checks", "v_prediction_checks")
+        asset = gxctx.table_asset(context, "prediction_checks", "prediction_checks")
         batch_def = gxctx.whole_batch(asset)
         result = _run_checkpoint(context, FINDINGS_SUITE, batch_def, findings_suite(gx), "id")
         docs = gxctx.data_docs_index(context)

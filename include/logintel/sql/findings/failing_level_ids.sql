@@ -1,1 +1,1 @@
-SELECT id FROM logintel.v_prediction_checks WHERE level_issue IS NOT NULL
+SELECT id FROM logintel.prediction_checks WHERE level_issue IS NOT NULL
