@@ -77,6 +77,9 @@ def test_rescoring_and_refinding_three_times_changes_nothing(clean):
             first = (_predictions(clean), _q(clean, "SELECT count(*) FROM logintel.dq_findings"))
     assert first[0] and len(first[0]) == N_LOGS
     assert (_predictions(clean), _q(clean, "SELECT count(*) FROM logintel.dq_findings")) == first
+    # what GX validated last: this run's snapshot of the checks, one row per scored log (not three runs' worth)
+    assert _q(clean, "SELECT count(*) FROM logintel.prediction_checks") == N_LOGS
+    assert _q(clean, "SELECT count(level_issue) + count(anomaly_issue) FROM logintel.prediction_checks") == first[1] > 0
 
 
 def _findings(url: str) -> list[tuple]:
