@@ -88,7 +88,7 @@ BREAKS = [
           [("    with db.transaction(url) as conn:", "    with db.connect(url, autocommit=True) as conn:")],
           ["tests/integration/test_triage.py::test_two_people_triaging_one_group_at_once_leave_one_whole_decision",
            "tests/integration/test_triage.py::test_a_decision_is_all_or_nothing"]),
-    Break("credentials never reach reports or output (no masking)", "include/logintel/settings.py",
+    Break("credentials never reach reports or output (no masking)", "include/logintel/connection_url.py",
           [('    return re.sub(r"(://[^:/@]+):[^@]*@", r"\\1:***@", url)', "    return url")],
           ["tests/integration/test_security.py", "tests/integration/test_report.py::test_report_never_shows_the_database_password"]),
     Break("an expected CLI error is one line with its exit code", "include/logintel/cli.py",
@@ -96,7 +96,7 @@ BREAKS = [
             '    """The documented exit code of an expected error; None for a bug (shown with its traceback)."""\n'
             "    return None\n")],
           ["tests/integration/test_cli_errors.py"]),
-    Break("a bad setting is an error naming the variable", "include/logintel/settings.py",
+    Break("a bad setting is an error naming the variable", "include/logintel/env_values.py",
           [('        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None', "        return 0")],
           ["tests/unit/test_settings.py"]),
     Break("a scoring run keeps the model it started with", "include/logintel/sql/scoring/start_run.sql",
@@ -120,7 +120,7 @@ BREAKS = [
             "        return settings.database_url or 'postgresql://127.0.0.1:54329/logintel'\n        raise")],
           ["tests/unit/test_settings.py::test_a_failing_connection_lookup_never_falls_back_to_the_embedded_server",
            "tests/unit/test_settings.py::test_task_database_url_without_any_configuration_is_a_clear_error"]),
-    Break("libpq extras reach libpq (sslmode dropped)", "include/logintel/settings.py",
+    Break("libpq extras reach libpq (sslmode dropped)", "include/logintel/connection_url.py",
           [("    params = {k: _extra_value(v) for k, v in extra.items() if k in LIBPQ_PARAMETERS and v is not None}",
             "    params = {k: _extra_value(v) for k, v in extra.items() if k in LIBPQ_PARAMETERS and v is not None "
             "and k != 'sslmode'}")],
