@@ -40,6 +40,31 @@ def test_an_unflagged_line_inside_a_flagged_burst_is_a_missed_anomaly():
     assert v["confidence"].iloc[0] >= 0.9 and "35 of 36 lines" in v["reason"].iloc[0]
 
 
+def test_the_window_background_is_the_templates_history_rate_over_the_window():
+    """lam: the template's unflagged history lines / the history's buckets x the window's buckets;
+    the window verdict's confidence is lost_flag_probability of that window, with the host's odds."""
+    from logintel.episodes import estimate_missed_share
+
+    groups = _groups([("pay", "Timeout calling <*>", "h1", T0, 1, 1)])
+    base = _baseline([("pay", "Timeout calling <*>", 0, 20)], span=2000.0)
+    v = anomaly_verdicts(groups, base, HOSTS, threshold=0.0)
+    window = v[(v["kind"] == "missed_anomaly") & v["reason"].str.contains("within")]
+    lam = 20 / 2000.0 * (2 * WINDOW + 1)
+    assert len(window) == 1 and f"where {lam:.2f} unflagged lines are normal" in window["reason"].iloc[0]
+    assert f"within {BUCKET_MINUTES * WINDOW} minutes" in window["reason"].iloc[0]
+    # the span (one bucket) estimates rho from the same counts: its background is one bucket's worth at
+    # the span's traffic density (one unflagged line where 0.01 are usual: capped at 4x)
+    rho = estimate_missed_share(np.array([1.0]), np.array([1.0]), np.array([20 / 2000.0 * 4]))
+    host_ratio = (1 + 0.5) / (1 + 1) / 0.5  # all the window's flags on h1, which carries half the traffic
+    expected = lost_flag_probability(np.array([1]), np.array([1]), np.array([lam]), rho, np.array([host_ratio]))[0]
+    assert abs(window["confidence"].iloc[0] - expected) < 1e-9
+    # a busier template: more background, less confidence
+    busy = anomaly_verdicts(groups, _baseline([("pay", "Timeout calling <*>", 0, 2000)], span=2000.0), HOSTS,
+                            threshold=0.0)
+    busy_window = busy[(busy["kind"] == "missed_anomaly") & busy["reason"].str.contains("within")]
+    assert busy_window["confidence"].iloc[0] < window["confidence"].iloc[0]
+
+
 def test_a_lone_flag_in_quiet_traffic_is_a_false_anomaly_only_when_the_template_never_was_one():
     quiet = _groups([("pay", "Charge ok <*>", "h1", T0, 1, 3)])
     never = _baseline([("pay", "Charge ok <*>", 0, 4000)])
