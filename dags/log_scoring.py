@@ -42,7 +42,7 @@ champion is promoted (`logintel_model_versions`: the logs are then re-scored by 
    failed: that triggers log_training (a challenger judged against the champion).
 
 Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
-**confidence** (minimum confidence of a level finding).
+**confidence** (minimum confidence of a finding: level and anomaly verdicts below it are dropped).
 """
 
 
@@ -57,7 +57,7 @@ Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
          "chunk_size": Param(get_settings().chunk_size, type="integer", minimum=1000, maximum=5000000, title="Chunk size",
                              description="Rows per read/score/write transaction."),
          "confidence": Param(get_settings().confidence, type="number", minimum=0.5, maximum=1.0, title="Confidence threshold",
-                             description="Minimum confidence of a level finding."),
+                             description="Minimum confidence of a finding (level or anomaly)."),
      })
 def log_scoring():
     @task
