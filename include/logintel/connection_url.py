@@ -19,7 +19,6 @@ DATABASE_URL_VAR = "LOGINTEL_DATABASE_URL"
 CONNECTION_ID = "logintel_db"
 CONNECTION_VAR = "AIRFLOW_CONN_LOGINTEL_DB"
 
-# --- URLs ----------------------------------------------------------------------------------
 
 def mask_url(url: str) -> str:
     """Hide the password of a database URL so it can be logged or shown."""

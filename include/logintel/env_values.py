@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 class SettingsError(ValueError):
     """A setting Logintel cannot use; the message names the variable (never a secret)."""
 
-# --- one parser per type -------------------------------------------------------------------
 
 _TRUE = ("on", "true", "1", "yes")
 _FALSE = ("off", "false", "0", "no")

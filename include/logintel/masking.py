@@ -57,7 +57,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 
-__all__ = ["MASK", "MAX_KEY_LEN", "MASKER_VERSION", "template_key", "TemplateMasker"]
+__all__ = ["MASK", "MAX_KEY_LEN", "MASKER_VERSION", "template_key", "TemplateMasker", "thread_masker"]
 
 MASK = "<*>"
 MAX_KEY_LEN = 300

@@ -25,6 +25,7 @@ from .progress import RowProgress
 
 log = logging.getLogger(__name__)
 
+
 def ensure_ids(url: str, keys: Iterable[str]) -> dict[str, int]:
     """Catalog ids of `keys` (rows created for new ones, committed at once). Asked of the database
     every time, never cached: a database re-created under the same URL has other ids."""

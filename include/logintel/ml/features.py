@@ -47,7 +47,7 @@ _LEVEL_CODE = {lv: i for i, lv in enumerate(LEVELS)}
 # ----------------------------------------------------------------------------- rows
 
 def template_keys(messages) -> list[str]:
-    """Template keys with the package's shared cache (see :mod:`logintel.masking`)."""
+    """Template keys with this thread's masker and its message cache (masking.thread_masker)."""
     return thread_masker().keys(messages)
 
 
