@@ -149,9 +149,6 @@ def loading_batch(url: str, sources: list[str]) -> Iterator[tuple[psycopg.Connec
         with db.transaction(url) as conn:
             conn.execute(db.sql("ingest/lock_batch"), {"batch_id": batch_id})
             conn.execute("SET LOCAL work_mem = '256MB'")
-            # The merge statements' row estimates (CTEs over a fresh staging table) are far off, which
-            # makes the planner JIT-compile them: about a third of a 50,000-row merge, for nothing.
-            conn.execute("SET LOCAL jit = off")
             conn.execute(db.sql("ingest/stage"))
             yield conn, result
             template_catalog.recount_batches(conn, [batch_id])

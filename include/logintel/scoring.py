@@ -86,17 +86,27 @@ def finish_run(url: str, run: ScoringRun) -> int:
     return scored
 
 
-def _rows(frame, preds):
+def _prediction_columns(frame, preds, version: str, run_id: int) -> list:
+    """The chunk's predictions as binary-COPY columns, in PRED_COLUMNS order, then the model
+    version and the run (the text columns as codes into their few distinct values)."""
     import numpy as np
+    import pandas as pd
 
+    from .binary_copy import Fixed, Text
     from .durations import line_durations_ms
 
-    ids = frame["id"].to_numpy(dtype=np.int64)
-    # the duration a line reports: what tells a latency episode's lines from ordinary ones
-    dur = [None if d != d else d for d in line_durations_ms(frame).astype(np.float64).tolist()]  # NaN -> NULL
-    return zip(ids.tolist(), preds["template_key"].tolist(), preds["predicted_level"].tolist(),
-               preds["confidence"].astype(float).tolist(), preds["anomaly_score"].astype(float).tolist(),
-               preds["predicted_anomaly"].astype(bool).tolist(), dur)
+    n = len(frame)
+    keys, key_values = pd.factorize(preds["template_key"].to_numpy(dtype=object))
+    levels, level_values = pd.factorize(preds["predicted_level"].to_numpy(dtype=object))
+    # the duration a line reports: what tells a latency episode's lines from ordinary ones (NaN: NULL)
+    duration = line_durations_ms(frame).astype(np.float32)
+    return [Fixed(frame["id"].to_numpy(dtype=np.int64), "int8"),
+            Text(keys, list(key_values)), Text(levels, list(level_values)),
+            Fixed(preds["confidence"].to_numpy(dtype=np.float64), "float4"),
+            Fixed(preds["anomaly_score"].to_numpy(dtype=np.float64), "float4"),
+            Fixed(preds["predicted_anomaly"].to_numpy(dtype=bool), "bool"),
+            Fixed(duration, "float4", null=np.isnan(duration)),
+            Text(np.zeros(n, dtype=np.int64), [version]), Fixed(np.full(n, run_id, dtype=np.int64), "int8")]
 
 
 def _chunk_lock(version: str, start: int) -> int:
@@ -106,19 +116,22 @@ def _chunk_lock(version: str, start: int) -> int:
 
 
 def _write_chunk(conn, version: str, run_id: int, frame, preds) -> int:
-    """COPY the chunk's predictions straight into ml_predictions; if another run wrote some
-    of them meanwhile (a unique violation), fall back to staging + upsert for this chunk."""
-    rows = list(_rows(frame, preds))
+    """COPY the chunk's predictions straight into ml_predictions (binary, built with NumPy); if
+    another run wrote some of them meanwhile (a unique violation), fall back to staging + upsert
+    for this chunk."""
+    from .binary_copy import encode
+
+    columns = _prediction_columns(frame, preds, version, run_id)
     try:
         with conn.transaction():  # a savepoint: the fallback keeps the chunk's transaction
             with conn.cursor().copy(db.sql("scoring/copy_predictions")) as copy:
-                for row in rows:
-                    copy.write_row((*row, version, run_id))
-        return len(rows)
+                copy.write(encode(columns, len(frame)))
+        return len(frame)
     except psycopg.errors.UniqueViolation:
         conn.execute(db.sql("scoring/predictions_stage"))
         conn.execute("TRUNCATE predictions_stage")
-        db.copy_rows(conn, "predictions_stage", PRED_COLUMNS, rows)
+        with conn.cursor().copy(db.sql("scoring/copy_predictions_stage")) as copy:
+            copy.write(encode(columns[:len(PRED_COLUMNS)], len(frame)))
         return conn.execute(db.sql("scoring/predictions_upsert"), {"model_version": version, "run_id": run_id}).rowcount
 
 

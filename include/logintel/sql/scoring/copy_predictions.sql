@@ -1,2 +1,2 @@
 COPY logintel.ml_predictions (log_id, template_key, predicted_level, confidence, anomaly_score,
-                              predicted_anomaly, duration_ms, model_version, scoring_run_id) FROM STDIN
+                              predicted_anomaly, duration_ms, model_version, scoring_run_id) FROM STDIN (FORMAT binary)

@@ -11,6 +11,8 @@
 -- beside the Python scoring of the previous chunk instead of in it).
 -- template_id / template_key: the line's template from the catalog (-1 / '' for a line not
 -- templated yet with this masker version: the caller masks those few).
+-- message: only for those lines (NULL for the others: the rest of the pipeline reads keys, and
+-- the messages were most of the bytes read).
 WITH sel AS (
     SELECT l.id, l.ts, l.service,
            CASE WHEN %(corrected)s THEN coalesce((SELECT c.corrected_level FROM logintel.v_label_corrections c
@@ -45,7 +47,8 @@ WITH sel AS (
     SELECT service, avg(n)::float8 AS r_total, avg(n_warn)::float8 AS r_warn, avg(n_error)::float8 AS r_error
     FROM buckets GROUP BY service
 )
-SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level, sel.message, sel.is_anomaly,
+SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level,
+       CASE WHEN t.id IS NULL THEN sel.message END AS message, sel.is_anomaly,
        sel.attr_duration_ms,
        coalesce(sel.attr_duration_ms, (
            SELECT (m[1]::float8 * CASE m[2] WHEN 's' THEN 1000.0 WHEN 'sec' THEN 1000.0 WHEN 'secs' THEN 1000.0
