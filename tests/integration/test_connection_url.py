@@ -65,6 +65,13 @@ def test_options_and_application_name_reach_the_server(server):
     with psycopg.connect(url) as conn:
         assert conn.execute("SHOW application_name").fetchone() == ("logintel test",)
         assert conn.execute("SHOW statement_timeout").fetchone() == ("4321ms",)
+    # a Logintel connection keeps the connection's own options and adds its session settings
+    from logintel import db
+
+    with db.connect(url) as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("4321ms",)
+        assert conn.execute("SHOW application_name").fetchone() == ("logintel test",)
+        assert conn.execute("SHOW jit").fetchone() == ("off",)
 
 
 def test_the_json_form_connects_and_a_special_password_round_trips(server):
