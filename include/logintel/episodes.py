@@ -75,14 +75,6 @@ MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lin
 NEW_TEMPLATE_LINES = 20  # a template with fewer history lines is judged with its recent lines too
 RHO_RANGE = (0.001, 0.5)  # the span estimate of rho is kept within this range (a clean batch: near 0)
 MIN_EPISODE_FLAGS = 2    # a span verdict needs this many flagged lines of the group (one line is no episode)
-FAMILY_WORDS = 3         # templates sharing their first words are one family (a message's masked-apart variants)
-
-
-def template_family(template_key: pd.Series) -> pd.Series:
-    """The template's family: its first FAMILY_WORDS words. The masker keeps some words of a
-    message in its key ("Deadlock detected on table inventory" / "... payments"), so one call
-    site can be several keys; an episode's lost line of a rare variant has no kept flag of its own."""
-    return template_key.astype(str).str.split().str[:FAMILY_WORDS].str.join(" ")
 
 
 def sql_params(model_version: str) -> dict:
@@ -249,11 +241,6 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     # each host's part of the span (an episode often sits on one host), and all hosts together
     # (an outage's callers spread over every host of a service)
     judged = [(by_host, cells(by_host, s)), (by_host[:-1], cells(by_host[:-1], s.assign(share=1.0)))]
-    if "family" in s:
-        # the templates of one family (the same first words: one message with its variants masked apart)
-        # together, on all hosts: an episode's lines of a rare variant have no kept flag of their own
-        fam = ["span_id", "service", "family", "slow"]
-        judged.append((fam, cells(fam, s.assign(share=1.0, hist_unflagged=s["family_hist_unflagged"]))))
     # rho from the spans of the logs since the history where there are any (the history's own flags
     # would dilute the share), per template on all hosts (a lost flag on a host without kept flags
     # counts too)
@@ -277,15 +264,12 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
             continue
         # one verdict row per host and bucket of the span where the group has unflagged lines
         strong = strong.rename(columns={"f": "span_f", "u": "span_u", "lam": "span_lam"})
-        lines = s[s["unflagged"] > 0][[*by_host, *(["family"] if "family" in keys else []), "bucket"]].merge(
+        lines = s[s["unflagged"] > 0][[*by_host, "bucket"]].merge(
             strong[[*keys, "p", "span_f", "span_u", "span_lam"]], on=keys)
         minutes = (length[lines["span_id"].to_numpy()] * BUCKET_MINUTES).astype(int)
-        where = ((lambda r: f"on {r.host or 'an unnamed host'}") if "host" in keys else
-                 (lambda r: "on all their hosts") if "family" in keys else (lambda r: "on all its hosts"))
-        what = ((lambda r: f"the templates starting \"{shorten(r.family)}\"") if "family" in keys
-                else (lambda r: f"\"{shorten(r.template_key)}\""))
+        where = (lambda r: f"on {r.host or 'an unnamed host'}") if "host" in keys else (lambda r: "on all its hosts")
         rows += [(r.service, r.template_key, r.host, r.bucket, r.slow, "missed_anomaly", float(r.p),
-                  f"{int(r.span_f)} of {int(r.span_f + r.span_u)} {_lines(r.slow)} of {what(r)} "
+                  f"{int(r.span_f)} of {int(r.span_f + r.span_u)} {_lines(r.slow)} of \"{shorten(r.template_key)}\" "
                   f"({r.service or '-'}) {where(r)} during a {m}-minute episode are flagged anomalous, where "
                   f"{r.span_lam:.2f} unflagged lines are normal: this line looks like part of that episode")
                  for r, m in zip(lines.itertuples(index=False), minutes)]
@@ -336,11 +320,6 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     base = baseline.set_index(tpl)[["flagged", "unflagged"]].rename(
         columns={"flagged": "hist_flagged", "unflagged": "hist_unflagged"})
     g = g.join(base, on=tpl)
-    g["family"] = template_family(g["template_key"])
-    fam_base = baseline.assign(family=template_family(baseline["template_key"])).groupby(
-        ["service", "family", "slow"])["unflagged"].sum().rename("family_hist_unflagged")
-    g = g.join(fam_base, on=["service", "family", "slow"])
-    g["family_hist_unflagged"] = g["family_hist_unflagged"].fillna(0)
     g[["hist_flagged", "hist_unflagged"]] = g[["hist_flagged", "hist_unflagged"]].fillna(0)
     width = 2 * WINDOW + 1
     g["lam"] = g["hist_unflagged"] / span * width
@@ -386,3 +365,4 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
                      f"the only flagged line within {BUCKET_MINUTES * WINDOW} minutes anywhere, and none of the "
                      f"{int(n)} earlier {_lines(r.slow)} of \"{shorten(r.template_key)}\" ({r.service or '-'}) was flagged"))
     return _strongest(rows)
+

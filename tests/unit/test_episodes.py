@@ -226,18 +226,3 @@ def test_lost_flag_probability_is_the_windows_story_worked_out_by_hand():
     assert np.allclose(plain, [_lost_flag_by_hand(int(a), int(b), float(c), 0.1, 1.0, 200)
                                for a, b, c in zip(u, f, lam)], rtol=1e-9, atol=1e-12)
     assert len(lost_flag_probability(np.array([]), np.array([]), np.array([]))) == 0
-
-
-def test_a_lost_flag_of_a_rare_variant_is_judged_with_its_family():
-    # an error burst over the variants of one message (masked apart); one line of a variant with no
-    # kept flag of its own lost its flag: the family's other variants carry the episode
-    rows = [("db", f"Deadlock detected on table t{i % 4}: process <*>", "h1", T0 + (i // 4) * STEP, 1, 0)
-            for i in range(24)]
-    rows.append(("db", "Deadlock detected on table payments: process <*>", "h1", T0 + 3 * STEP, 0, 1))
-    base = _baseline([("db", f"Deadlock detected on table t{i}: process <*>", 0, 5) for i in range(4)]
-                     + [("db", "Deadlock detected on table payments: process <*>", 0, 5),
-                        ("db", "Query ok <*>", 0, 40000)])
-    hosts = pd.DataFrame([("db", "h1", 1.0)], columns=["service", "host", "share"])
-    v = anomaly_verdicts(_groups(rows), base, hosts)
-    lost = v[v["template_key"].str.contains("payments")]
-    assert lost["kind"].tolist() == ["missed_anomaly"] and 'templates starting "Deadlock detected on"' in lost["reason"].iloc[0]
