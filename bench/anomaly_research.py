@@ -182,7 +182,8 @@ def best_recall(p: np.ndarray, truth: np.ndarray, precision: float = 0.9) -> flo
 
 
 def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
-        verbose: bool = False, slow: bool = True, baseline: bool = False, oracle: bool = False) -> pd.DataFrame:
+        verbose: bool = False, slow: bool = True, baseline: bool = False, oracle: bool = False,
+        calibrate: bool = False) -> pd.DataFrame:
     rows = []
     for seed in seeds:
         df = load(n, seed)
@@ -209,7 +210,7 @@ def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
                     figures = text_baseline(hist, new, cleared, threshold)
                 else:
                     figures = score(new, cleared, episodes.anomaly_verdicts(g, base, shares, recent=recent,
-                                                                            threshold=threshold))
+                                                                            threshold=threshold, calibrate=calibrate))
                 rows.append({"seed": seed, "rate": rate, "threshold": threshold, **figures,
                              "secs": round(time.perf_counter() - t, 2)})
                 if verbose:
@@ -228,9 +229,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="the peer baseline instead (TF-IDF + logistic regression on the history's flags)")
     ap.add_argument("--oracle", action="store_true",
                     help="the Bayes bound instead (the generator's own intensities; see the module docstring)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="the missed-anomaly posteriors mapped by the batch's self-calibration (episodes.self_calibration)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every run, with recall per episode kind")
     args = ap.parse_args(argv)
-    res = run(args.logs, args.seeds, args.rates, args.thresholds, args.verbose, args.slow, args.baseline, args.oracle)
+    res = run(args.logs, args.seeds, args.rates, args.thresholds, args.verbose, args.slow, args.baseline, args.oracle, args.calibrate)
     pooled = res.groupby(["threshold", "rate"])[["lines", "injected", "findings", "tp", "fp", "false_anomaly"]].sum()
     pooled["precision"] = (pooled["tp"] / pooled["findings"].where(pooled["findings"] > 0)).round(3)
     pooled["recall"] = (pooled["tp"] / pooled["injected"].where(pooled["injected"] > 0)).round(3)

@@ -75,6 +75,18 @@ MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lin
 NEW_TEMPLATE_LINES = 20  # a template with fewer history lines is judged with its recent lines too
 RHO_RANGE = (0.001, 0.5)  # the span estimate of rho is kept within this range (a clean batch: near 0)
 MIN_EPISODE_FLAGS = 2    # a span verdict needs this many flagged lines of the group (one line is no episode)
+CAL_FLOOR = 0.2          # raw posteriors from this up are calibrated (and the self-calibration's cells)
+CAL_SHARE = 0.05         # the self-calibration clears this share of the kept flags
+CAL_REPEATS = 16         # ... this many times
+CAL_MIN_LABELS = 30      # ... and needs this many cleared lines with a posterior to fit a map
+
+
+FAMILY_WORDS = 3         # templates sharing their first words are one family (a message's masked-apart variants)
+
+
+def template_family(template_key: pd.Series) -> pd.Series:
+    """The template's family: its first FAMILY_WORDS words."""
+    return template_key.astype(str).str.split().str[:FAMILY_WORDS].str.join(" ")
 
 
 def sql_params(model_version: str) -> dict:
@@ -241,6 +253,11 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     # each host's part of the span (an episode often sits on one host), and all hosts together
     # (an outage's callers spread over every host of a service)
     judged = [(by_host, cells(by_host, s)), (by_host[:-1], cells(by_host[:-1], s.assign(share=1.0)))]
+    if "family" in s:
+        # the templates of one family (the same first words: one message with its variants masked apart)
+        # together, on all hosts: an episode's lines of a rare variant have no kept flag of their own
+        fam = ["span_id", "service", "family", "slow"]
+        judged.append((fam, cells(fam, s.assign(share=1.0, hist_unflagged=s["family_hist_unflagged"]))))
     # rho from the spans of the logs since the history where there are any (the history's own flags
     # would dilute the share), per template on all hosts (a lost flag on a host without kept flags
     # counts too)
@@ -264,12 +281,15 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
             continue
         # one verdict row per host and bucket of the span where the group has unflagged lines
         strong = strong.rename(columns={"f": "span_f", "u": "span_u", "lam": "span_lam"})
-        lines = s[s["unflagged"] > 0][[*by_host, "bucket"]].merge(
+        lines = s[s["unflagged"] > 0][[*by_host, *(["family"] if "family" in keys else []), "bucket"]].merge(
             strong[[*keys, "p", "span_f", "span_u", "span_lam"]], on=keys)
         minutes = (length[lines["span_id"].to_numpy()] * BUCKET_MINUTES).astype(int)
-        where = (lambda r: f"on {r.host or 'an unnamed host'}") if "host" in keys else (lambda r: "on all its hosts")
+        where = ((lambda r: f"on {r.host or 'an unnamed host'}") if "host" in keys else
+                 (lambda r: "on all their hosts") if "family" in keys else (lambda r: "on all its hosts"))
+        what = ((lambda r: f"the templates starting \"{shorten(r.family)}\"") if "family" in keys
+                else (lambda r: f"\"{shorten(r.template_key)}\""))
         rows += [(r.service, r.template_key, r.host, r.bucket, r.slow, "missed_anomaly", float(r.p),
-                  f"{int(r.span_f)} of {int(r.span_f + r.span_u)} {_lines(r.slow)} of \"{shorten(r.template_key)}\" "
+                  f"{int(r.span_f)} of {int(r.span_f + r.span_u)} {_lines(r.slow)} of {what(r)} "
                   f"({r.service or '-'}) {where(r)} during a {m}-minute episode are flagged anomalous, where "
                   f"{r.span_lam:.2f} unflagged lines are normal: this line looks like part of that episode")
                  for r, m in zip(lines.itertuples(index=False), minutes)]
@@ -291,7 +311,7 @@ def _strongest(rows: list[tuple]) -> pd.DataFrame:
 
 def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: pd.DataFrame, *,
                      recent: pd.DataFrame | None = None, rho: float = MISSED_PRIOR, threshold: float = THRESHOLD,
-                     min_history: int = MIN_HISTORY) -> pd.DataFrame:
+                     min_history: int = MIN_HISTORY, calibrate: bool = False) -> pd.DataFrame:
     """Verdicts per (service, template_key, host, bucket).
 
     ``groups``: service, template_key, host, bucket, flagged, unflagged (the scored logs) and
@@ -300,11 +320,88 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     ``host_shares``: service, host, share (the history);
     ``recent``: service, template_key, flagged, unflagged (the logs scored since the history);
     ``rho``: the share of episode lines that lost their flag where the batch has no episode span
-    to estimate it from.
+    to estimate it from; ``calibrate``: map the missed-anomaly posteriors with the batch's own
+    calibration (``self_calibration``) before the threshold (research: off by default; with it the
+    threshold to use is about 0.5, see bench/anomaly_research.py --calibrate).
     """
     rows = _alert_template_verdicts(baseline, threshold, recent)
     if groups.empty:
         return _strongest(rows)
+    if not calibrate:
+        return _strongest(rows + _episode_verdicts(groups, baseline, host_shares, rho, threshold, min_history)[0])
+    # raw posteriors down to CAL_FLOOR, then the batch's own calibration map, then the threshold
+    raw, batch_rho = _episode_verdicts(groups, baseline, host_shares, rho, min(threshold, CAL_FLOOR), min_history)
+    a, b = self_calibration(groups, baseline, host_shares, rho if batch_rho is None else batch_rho, min_history)
+    for r in raw:
+        if r[5] != "missed_anomaly":
+            rows.append(r)
+            continue
+        conf = calibrated(r[6], a, b)
+        if conf >= threshold:
+            rows.append((*r[:6], conf, r[7]))
+    return _strongest(rows)
+
+
+def calibrated(p: float | np.ndarray, a: float, b: float) -> float | np.ndarray:
+    """The calibration map: logit(p') = a logit(p) + b."""
+    q = np.clip(p, 1e-9, 1 - 1e-9)
+    out = 1.0 / (1.0 + np.exp(-(a * np.log(q / (1 - q)) + b)))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def self_calibration(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: pd.DataFrame, rho: float,
+                     min_history: int = MIN_HISTORY, repeats: int | None = None, share: float | None = None,
+                     seed: int = 0) -> tuple[float, float]:
+    """The batch's own calibration map of the lost-flag posterior, (a, b) of ``calibrated``.
+
+    The batch knows no lost flag, but it can lose some more on purpose: each kept flag is cleared
+    with probability ``share`` (per cell: binomial thinning of its flagged count), the posteriors
+    are computed again, and the cells' known cleared lines are the labels. Those are only part of
+    the lost lines there (the batch's own lost flags are unlabelled): a share c = share (1 - rho) /
+    (rho + share (1 - rho)) of them, so P(cleared | p) = c sigmoid(logit(p) + b), b fitted by
+    maximum likelihood over ``repeats`` clearings (a = 1: a slope fitted too varied from 0.3 to 3
+    between batches of one source). Without enough cleared lines: the identity."""
+    from scipy.optimize import minimize_scalar
+
+    repeats = CAL_REPEATS if repeats is None else repeats
+    share = CAL_SHARE if share is None else share
+    rng = np.random.default_rng(seed)
+    keys = ["service", "template_key", "host", "bucket", "slow"]
+    g0 = groups.copy()
+    g0["bucket"] = pd.to_datetime(g0["bucket"], utc=True)
+    if "slow" not in g0:
+        g0["slow"] = False
+    score, known, lines = [], [], []
+    for _ in range(repeats):
+        x = rng.binomial(g0["flagged"].to_numpy(np.int64), share)
+        g = g0.assign(flagged=g0["flagged"] - x, unflagged=g0["unflagged"] + x)
+        rows, _ = _episode_verdicts(g, baseline, host_shares, rho, CAL_FLOOR, min_history)
+        v = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+        v = v[v["kind"] == "missed_anomaly"].groupby(keys, sort=False)["confidence"].max()
+        p = v.reindex(pd.MultiIndex.from_frame(g[keys])).to_numpy(dtype=np.float64)
+        has = np.isfinite(p) & (g["unflagged"].to_numpy() > 0)
+        score.append(p[has])
+        known.append(x[has])
+        lines.append(g["unflagged"].to_numpy()[has])
+    p, k, n = (np.concatenate(z).astype(np.float64) for z in (score, known, lines))
+    if k.sum() < CAL_MIN_LABELS:
+        return 1.0, 0.0
+    c = share * (1 - rho) / (rho + share * (1 - rho))
+    z = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))
+
+    def nll(b):
+        pi = np.clip(c / (1 + np.exp(-(z + b))), 1e-12, 1 - 1e-12)
+        return -(k * np.log(pi) + (n - k) * np.log1p(-pi)).sum()
+
+    res = minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded")
+    return (1.0, float(res.x)) if res.success else (1.0, 0.0)
+
+
+def _episode_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: pd.DataFrame, rho: float,
+                      threshold: float, min_history: int) -> tuple[list[tuple], float | None]:
+    """The window, span and false-anomaly verdicts of ``anomaly_verdicts`` (uncalibrated), and
+    the batch's estimate of rho (None without an episode span)."""
+    rows: list[tuple] = []
     g = groups.copy()
     g["bucket"] = pd.to_datetime(g["bucket"], utc=True)
     if "slow" not in g:
@@ -320,6 +417,11 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     base = baseline.set_index(tpl)[["flagged", "unflagged"]].rename(
         columns={"flagged": "hist_flagged", "unflagged": "hist_unflagged"})
     g = g.join(base, on=tpl)
+    g["family"] = template_family(g["template_key"])
+    fam_base = baseline.assign(family=template_family(baseline["template_key"])).groupby(
+        ["service", "family", "slow"])["unflagged"].sum().rename("family_hist_unflagged")
+    g = g.join(fam_base, on=["service", "family", "slow"])
+    g["family_hist_unflagged"] = g["family_hist_unflagged"].fillna(0)
     g[["hist_flagged", "hist_unflagged"]] = g[["hist_flagged", "hist_unflagged"]].fillna(0)
     width = 2 * WINDOW + 1
     g["lam"] = g["hist_unflagged"] / span * width
@@ -364,5 +466,5 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
         rows.append((r.service, r.template_key, r.host, r.bucket, r.slow, "false_anomaly", float(conf),
                      f"the only flagged line within {BUCKET_MINUTES * WINDOW} minutes anywhere, and none of the "
                      f"{int(n)} earlier {_lines(r.slow)} of \"{shorten(r.template_key)}\" ({r.service or '-'}) was flagged"))
-    return _strongest(rows)
+    return rows, span_rho
 
