@@ -1,0 +1,73 @@
+"""binary_copy.encode read back by a decoder of PostgreSQL's binary COPY format written from the
+documentation (signature, flags, header extension, per row a field count and length-prefixed
+fields, -1 for NULL, the trailer). The server-side check is tests/integration/test_binary_copy_server.py."""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from logintel.binary_copy import HEADER, TRAILER, Fixed, Text, encode
+
+FORMATS = {"int8": ">q", "int4": ">i", "int2": ">h", "float8": ">d", "float4": ">f", "bool": ">?"}
+
+
+def decode(stream: bytes, types: list[str]) -> list[tuple]:
+    assert stream[:11] == b"PGCOPY\n\xff\r\n\x00"
+    flags, ext = struct.unpack(">ii", stream[11:19])
+    assert (flags, ext) == (0, 0)
+    pos, rows = 19, []
+    while True:
+        (count,) = struct.unpack(">h", stream[pos:pos + 2])
+        pos += 2
+        if count == -1:
+            assert pos == len(stream), "bytes after the trailer"
+            return rows
+        assert count == len(types)
+        row = []
+        for t in types:
+            (size,) = struct.unpack(">i", stream[pos:pos + 4])
+            pos += 4
+            if size == -1:
+                row.append(None)
+                continue
+            raw = stream[pos:pos + size]
+            pos += size
+            if t == "text":
+                row.append(raw.decode("utf-8"))
+            else:
+                assert size == struct.calcsize(FORMATS[t])
+                row.append(struct.unpack(FORMATS[t], raw)[0])
+        rows.append(tuple(row))
+
+
+def test_no_rows_is_the_header_and_the_trailer():
+    assert encode([Fixed(np.arange(0), "int8")], 0) == HEADER + TRAILER
+    assert decode(HEADER + TRAILER, ["int8"]) == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_field_of_every_row_reads_back(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    values = ["", "a", "naïve ☃", "x" * 300, "tab\tquote\"back\\slash"]
+    ids = rng.integers(-2**63, 2**63 - 1, n, dtype=np.int64)
+    codes = rng.integers(-1, len(values), n)
+    small = rng.integers(-2**15, 2**15, n)
+    mid = rng.integers(-2**31, 2**31, n)
+    f4 = rng.normal(size=n) * 1e3
+    f8 = rng.normal(size=n)
+    flag = rng.random(n) > 0.5
+    null = rng.random(n) > 0.7
+    columns = [Fixed(ids, "int8"), Text(codes, values), Fixed(small, "int2"), Fixed(mid, "int4"),
+               Fixed(f4, "float4", null=null), Fixed(f8, "float8"), Fixed(flag, "bool"),
+               Text(np.zeros(n, dtype=np.int64), ["v1"])]
+    rows = decode(encode(columns, n), ["int8", "text", "int2", "int4", "float4", "float8", "bool", "text"])
+    assert rows == [(int(ids[i]), values[codes[i]] if codes[i] >= 0 else None, int(small[i]), int(mid[i]),
+                     None if null[i] else float(np.float32(f4[i])), float(f8[i]), bool(flag[i]), "v1")
+                    for i in range(n)]
+
+
+def test_the_header_is_the_documented_signature():
+    assert HEADER == b"PGCOPY\n\xff\r\n\x00" + bytes(8) and TRAILER == struct.pack(">h", -1)
