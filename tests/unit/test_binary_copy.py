@@ -36,6 +36,9 @@ def decode(stream: bytes, types: list[str]) -> list[tuple]:
             pos += size
             if t == "text":
                 row.append(raw.decode("utf-8"))
+            elif t == "bool":
+                assert raw in (b"\x00", b"\x01"), raw  # what PostgreSQL's boolsend writes
+                row.append(raw == b"\x01")
             else:
                 assert size == struct.calcsize(FORMATS[t])
                 row.append(struct.unpack(FORMATS[t], raw)[0])
@@ -71,3 +74,12 @@ def test_every_field_of_every_row_reads_back(seed):
 
 def test_the_header_is_the_documented_signature():
     assert HEADER == b"PGCOPY\n\xff\r\n\x00" + bytes(8) and TRAILER == struct.pack(">h", -1)
+
+
+def test_one_row_an_all_null_text_column_and_a_flag_given_as_numbers():
+    # (the edge cases mutation testing found untested: a group of one row, a text column with no
+    # values at all, a bool column fed with 0 / 2 instead of False / True)
+    columns = [Text(np.array([-1]), []), Fixed(np.array([2]), "bool"), Text(np.array([0]), ["only"])]
+    assert decode(encode(columns, 1), ["text", "bool", "text"]) == [(None, True, "only")]
+    columns = [Text(np.array([-1, -1]), []), Fixed(np.array([0, 2]), "bool")]
+    assert decode(encode(columns, 2), ["text", "bool"]) == [(None, False), (None, True)]
