@@ -54,15 +54,33 @@ def _wire_bytes(col: Fixed) -> np.ndarray:
     return np.ascontiguousarray(values.astype(wire)).view(np.uint8).reshape(len(values), wire.itemsize)
 
 
+# bytes a scatter writes at once: its index array is 8 bytes per byte written, so a whole chunk of
+# long template keys at once would cost gigabytes
+_SCATTER_BYTES = 1 << 22
+
+
+def _put(buf: np.ndarray, at: np.ndarray, data: np.ndarray) -> None:
+    """buf[at[i] + j] = data[i, j] (or data[j] for every i when data is one row), in slices of rows
+    so the index array stays small."""
+    width = data.shape[-1]
+    step = max(1, _SCATTER_BYTES // max(width, 1))
+    offsets = np.arange(width)
+    for lo in range(0, len(at), step):
+        part = data if data.ndim == 1 else data[lo:lo + step]
+        buf[at[lo:lo + step, None] + offsets] = part
+
+
 def encode(columns: Sequence[Fixed | Text], n: int) -> bytes:
     """The binary COPY stream (header, `n` rows of `columns` in order, trailer)."""
     if n == 0:
         return HEADER + TRAILER
+    codes_of = {}  # text column -> its codes (int64), and each distinct value's bytes
     widths = []  # per column: each row's bytes after the length word (-1: NULL)
-    for col in columns:
+    for i, col in enumerate(columns):
         if isinstance(col, Text):
             codes = np.asarray(col.codes, dtype=np.int64)
             encoded = [v.encode("utf-8") for v in col.values]
+            codes_of[i] = (codes, encoded)
             lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
             widths.append(np.where(codes >= 0, lengths[np.maximum(codes, 0)] if len(lengths) else 0, -1))
         else:
@@ -71,36 +89,33 @@ def encode(columns: Sequence[Fixed | Text], n: int) -> bytes:
             if col.null is not None:
                 w[np.asarray(col.null, dtype=bool)] = -1
             widths.append(w)
-    field_bytes = sum(4 + np.maximum(w, 0) for w in widths)
-    row_len = 2 + field_bytes
-    starts = np.zeros(n, dtype=np.int64)
+    row_len = 2 + sum(4 + np.maximum(w, 0) for w in widths)
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = len(HEADER)
     np.cumsum(row_len[:-1], out=starts[1:])
-    buf = np.empty(int(starts[-1] + row_len[-1]), dtype=np.uint8)
-    count = np.array([len(columns)], dtype=">i2").view(np.uint8)
-    buf[starts[:, None] + np.arange(2)] = count
+    starts[1:] += len(HEADER)
+    buf = np.empty(int(starts[-1] + row_len[-1]) + len(TRAILER), dtype=np.uint8)
+    buf[:len(HEADER)] = np.frombuffer(HEADER, dtype=np.uint8)
+    buf[len(buf) - len(TRAILER):] = np.frombuffer(TRAILER, dtype=np.uint8)
+    _put(buf, starts, np.array([len(columns)], dtype=">i2").view(np.uint8))
     cursor = starts + 2
-    for col, w in zip(columns, widths):
-        buf[cursor[:, None] + np.arange(4)] = w.astype(">i4").view(np.uint8).reshape(n, 4)
+    for i, (col, w) in enumerate(zip(columns, widths)):
+        _put(buf, cursor, w.astype(">i4").view(np.uint8).reshape(n, 4))
         cursor = cursor + 4
-        if isinstance(col, Text):
-            _scatter_text(buf, cursor, np.asarray(col.codes, dtype=np.int64), col.values)
+        if i in codes_of:
+            _scatter_text(buf, cursor, *codes_of[i])
         else:
-            data = _wire_bytes(col)
             rows = np.flatnonzero(w >= 0)
-            buf[cursor[rows, None] + np.arange(data.shape[1])] = data[rows]
+            _put(buf, cursor[rows], _wire_bytes(col)[rows])
         cursor = cursor + np.maximum(w, 0)
-    return HEADER + buf.tobytes() + TRAILER
+    return buf.tobytes()
 
 
-def _scatter_text(buf: np.ndarray, cursor: np.ndarray, codes: np.ndarray, values: Sequence[str]) -> None:
+def _scatter_text(buf: np.ndarray, cursor: np.ndarray, codes: np.ndarray, encoded: list[bytes]) -> None:
     """Copy each row's text (by its code) to its cursor: one broadcast assignment per distinct value."""
     order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
     for group in np.split(order, bounds):
         code = int(codes[group[0]])
-        if code < 0:
-            continue
-        text = np.frombuffer(values[code].encode("utf-8"), dtype=np.uint8)
-        if len(text):
-            buf[cursor[group, None] + np.arange(len(text))] = text
+        if code >= 0 and encoded[code]:
+            _put(buf, cursor[group], np.frombuffer(encoded[code], dtype=np.uint8))
