@@ -38,7 +38,8 @@ START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # fixed: the same logs whenev
 
 
 def _load() -> str:
-    return open("/proc/loadavg").read().split()[0]
+    with open("/proc/loadavg") as fh:
+        return fh.read().split()[0]
 
 
 def _timed(cmd: list[str], env: dict) -> tuple[float, str]:
@@ -72,12 +73,11 @@ def cli_part(n: int, seed: int, tmp: Path) -> dict:
 
 
 def dag_part(history: int, batch: int, seed: int, tmp: Path) -> dict:
-    import psycopg
-
     from airflow_runner import Processes, airflow_cli, dag_runs, deployment_env, free_port, wait_for
     from logintel import db, findings, scoring, training
-    from logintel.evaluate import throwaway_database
+    from logintel.evaluate import drop_database, throwaway_database
     from logintel.ingest import ingest_paths
+    from logintel.runtime import airflow_metadata_url
     from logintel.settings import overridden
     from logintel.synthetic import generate, write_logs
 
@@ -91,12 +91,12 @@ def dag_part(history: int, batch: int, seed: int, tmp: Path) -> dict:
         scoring.score_all(url, run_key="history")
         findings.record_findings(url, run_key="history")
         ingest_paths([new], url=url)
-        metadata = db.with_database(db.server_url(), db.database_name(url) + "_airflow")
-        db.ensure_database(metadata)
+        metadata = airflow_metadata_url(url)
+        db.ensure_database("postgresql://" + metadata.split("://", 1)[1])
         try:
             port = free_port()
-            env = deployment_env(url, tmp, "postgresql+psycopg2://" + metadata.split("://", 1)[1], port, **{
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "LOGINTEL_PROGRESS": "0",
+            env = deployment_env(url, tmp, metadata, port, **{
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "LOGINTEL_PROGRESS": "0", "LOGINTEL_PARTITIONS": "2",
                 "LOGINTEL_ASSET_BASE": "postgres://whole-runs:5432/logintel/logintel"})
             airflow_cli(env, "db", "migrate", timeout=600)
             with Processes(tmp) as deployment:
@@ -125,8 +125,7 @@ def dag_part(history: int, batch: int, seed: int, tmp: Path) -> dict:
                 states = json.loads(airflow_cli(env, "tasks", "states-for-dag-run", "log_scoring", run["run_id"],
                                                 "-o", "json"))
         finally:
-            with psycopg.connect(db.server_url(), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db.database_name(metadata)}" WITH (FORCE)')
+            drop_database("postgresql://" + metadata.split("://", 1)[1])
     tasks = []
     for s in states:
         start, end = s.get("start_date"), s.get("end_date")

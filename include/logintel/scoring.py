@@ -1,21 +1,24 @@
 """Batch scoring: every log without a champion prediction, in id-range partitions and chunks.
 
 Each chunk is read with COPY, scored (one template scored once, the cache shared across
-chunks), written with COPY into a staging table and upserted in one transaction, so a
-crash leaves whole chunks or nothing.
+chunks) and written with one binary COPY (``binary_copy``) in one transaction, so a crash
+leaves whole chunks or nothing; a chunk another run wrote meanwhile is upserted instead.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import psycopg
 
 from . import db, registry, template_catalog
 from .progress import RowProgress
 from .registry import ModelRef
+
+if TYPE_CHECKING:
+    from .binary_copy import Fixed, Text
 from .settings import cpu_threads, get_settings, mask_url
 
 log = logging.getLogger(__name__)
@@ -86,7 +89,7 @@ def finish_run(url: str, run: ScoringRun) -> int:
     return scored
 
 
-def _prediction_columns(frame, preds, version: str, run_id: int) -> list:
+def _prediction_columns(frame, preds, version: str, run_id: int) -> "list[Fixed | Text]":
     """The chunk's predictions as binary-COPY columns, in PRED_COLUMNS order, then the model
     version and the run (the text columns as codes into their few distinct values)."""
     import numpy as np
