@@ -83,3 +83,18 @@ def test_one_row_an_all_null_text_column_and_a_flag_given_as_numbers():
     assert decode(encode(columns, 1), ["text", "bool", "text"]) == [(None, True, "only")]
     columns = [Text(np.array([-1, -1]), []), Fixed(np.array([0, 2]), "bool")]
     assert decode(encode(columns, 2), ["text", "bool"]) == [(None, False), (None, True)]
+
+
+def test_the_stream_is_the_same_when_scattered_in_small_slices(monkeypatch):
+    # the scatter works in slices of rows to bound its index arrays: slices of a few bytes must
+    # give the same stream as one slice (a real chunk needs several only for long keys)
+    import logintel.binary_copy as bc
+
+    rng = np.random.default_rng(7)
+    n = 50
+    columns = [Fixed(rng.integers(0, 10**9, n), "int8"), Text(rng.integers(-1, 3, n), ["ab", "", "long" * 5]),
+               Fixed(rng.random(n), "float4", null=rng.random(n) > 0.5), Fixed(rng.random(n) > 0.5, "bool")]
+    whole = encode(columns, n)
+    monkeypatch.setattr(bc, "_SCATTER_BYTES", 7)
+    assert encode(columns, n) == whole
+    assert len(decode(whole, ["int8", "text", "float4", "bool"])) == n
