@@ -15,14 +15,19 @@ VALUES = ["", "Connection to <*> failed", "naïve ☃ \"quoted\" \\ tab\tand\nne
 
 
 def _columns(n: int, rng: np.random.Generator):
-    ids = rng.integers(-2**62, 2**62, n)
+    ids = rng.integers(-2**62, 2**62, n, dtype=np.int64)
     codes = rng.integers(-1, len(VALUES), n)  # -1: NULL
     real = rng.normal(size=n).astype(np.float64) * 1e6
     flags = rng.random(n) > 0.5
     dur = rng.random(n).astype(np.float32) * 1000
     dur[rng.random(n) > 0.6] = np.nan
-    small = rng.integers(-32768, 32767, n)
+    small = rng.integers(-32768, 32768, n)
     double = rng.normal(size=n)
+    if n >= 4:  # the ends of each type's range
+        ids[:2] = [-2**63, 2**63 - 1]
+        small[:2] = [-32768, 32767]
+        real[:4] = [float(np.finfo(np.float32).max), -float(np.finfo(np.float32).max), np.inf, -np.inf]
+        double[:2] = [np.finfo(np.float64).max, -np.inf]
     return [Fixed(ids, "int8"), Text(codes, VALUES), Fixed(real, "float4"), Fixed(flags, "bool"),
             Fixed(dur, "float4", null=np.isnan(dur)), Fixed(small, "int2"), Fixed(double, "float8"),
             Text(np.zeros(n, dtype=np.int64), ["v1-s0"])], (ids, codes, real, flags, dur, small, double)
