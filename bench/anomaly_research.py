@@ -11,6 +11,13 @@ missed-anomaly findings against the cleared flags, per episode kind.
     .venv/bin/python bench/anomaly_research.py --seeds 1 2 3 --logs 100000
     .venv/bin/python bench/anomaly_research.py --baseline --thresholds 0.3 0.5 0.7   # the peer baseline
     .venv/bin/python bench/anomaly_research.py --oracle --seeds 42 7 11 1 2 3          # the Bayes bound
+    .venv/bin/python bench/anomaly_research.py --calibration --seeds 42 7 11 --check-seeds 1 2 3
+
+``--calibration`` fits ``episodes.CALIBRATION_SHIFT``: the uncalibrated lost-flag posterior of
+every unflagged new line (window, span and alert-template verdicts from 0.2 up) against whether
+its flag was cleared, on ``--seeds`` (rates 3/10/20 %); a log-odds shift fitted by maximum
+likelihood; then, on ``--check-seeds``, the calibrated confidences by band (how many were right,
+expected calibration error) and precision / recall at a few cuts.
 
 ``--oracle`` scores the same lines with the generator's own intensities instead of estimates:
 each episode's exact time range and line count per template and host, the expected background
@@ -209,7 +216,7 @@ def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
                     figures = text_baseline(hist, new, cleared, threshold)
                 else:
                     figures = score(new, cleared, episodes.anomaly_verdicts(g, base, shares, recent=recent,
-                                                                            threshold=threshold))
+                                                                            missed_threshold=threshold))
                 rows.append({"seed": seed, "rate": rate, "threshold": threshold, **figures,
                              "secs": round(time.perf_counter() - t, 2)})
                 if verbose:
@@ -217,19 +224,101 @@ def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
     return pd.DataFrame(rows)
 
 
+def line_confidence(new: pd.DataFrame, verdicts: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each unflagged new line's strongest missed-anomaly confidence (0 without a verdict)."""
+    v = verdicts[verdicts["kind"] == "missed_anomaly"]
+    un = new[~new["is_anomaly"]]
+    conf = np.zeros(len(un))
+    keys = ["service", "template_key", "host", "bucket", "slow"]
+    exact = v[v["host"] != episodes.ALL_HOSTS].assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True))
+    wide = v[v["host"] == episodes.ALL_HOSTS]
+    for on, part in ((keys, exact), (keys[:2], wide)):
+        best = part.groupby(on)["confidence"].max().rename("c").reset_index()
+        conf = np.maximum(conf, un[on].merge(best, how="left")["c"].fillna(0).to_numpy())
+    return conf, un
+
+
+def raw_posteriors(n: int, seeds: list[int], rates: list[float], slow: bool) -> pd.DataFrame:
+    """seed, rate, conf (uncalibrated, >= 0.2), truth (the line's flag was cleared), injected."""
+    shift, episodes.CALIBRATION_SHIFT = episodes.CALIBRATION_SHIFT, 0.0
+    out = []
+    try:
+        for seed in seeds:
+            df = load(n, seed)
+            cut = df["ts"].quantile(HISTORY_SHARE)
+            hist, new0 = df[df["ts"] <= cut].copy(), df[df["ts"] > cut].copy()
+            mark_slow(hist, new0, slow)
+            for rate in rates:
+                new = new0.copy()
+                flagged = new.index[new["is_anomaly"]].to_numpy()
+                rng = np.random.default_rng([seed, int(rate * 1000)])
+                cleared = rng.choice(flagged, int(round(rate * len(flagged))), replace=False)
+                new.loc[cleared, "is_anomaly"] = False
+                g, base, shares, recent = frames(hist, new)
+                conf, un = line_confidence(new, episodes.anomaly_verdicts(g, base, shares, recent=recent,
+                                                                         threshold=0.2, missed_threshold=0.2))
+                truth = un.index.isin(cleared)
+                has = conf > 0
+                out.append(pd.DataFrame({"seed": seed, "rate": rate, "conf": conf[has], "truth": truth[has],
+                                         "injected": int(truth.sum())}))
+    finally:
+        episodes.CALIBRATION_SHIFT = shift
+    return pd.concat(out, ignore_index=True)
+
+
+def calibration(n: int, fit_seeds: list[int], check_seeds: list[int], rates: list[float], slow: bool) -> int:
+    from scipy.optimize import minimize_scalar
+
+    fit = raw_posteriors(n, fit_seeds, rates, slow)
+    z = lambda p: np.log(np.clip(p, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(p, 1e-9, 1 - 1e-9))  # noqa: E731
+    x, y = z(fit["conf"].to_numpy()), fit["truth"].to_numpy(float)
+
+    def nll(b: float) -> float:
+        q = np.clip(1 / (1 + np.exp(-(x + b))), 1e-12, 1 - 1e-12)
+        return float(-(y * np.log(q) + (1 - y) * np.log1p(-q)).sum())
+
+    shift = float(minimize_scalar(nll, bounds=(-5, 5), method="bounded").x)
+    print(f"fitted on seeds {fit_seeds}: log-odds shift {shift:.3f} (episodes.CALIBRATION_SHIFT = "
+          f"{episodes.CALIBRATION_SHIFT})")
+    check = raw_posteriors(n, check_seeds, rates, slow)
+    check["c"] = episodes.calibrated(check["conf"].to_numpy())
+    bands = pd.cut(check["c"], [0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001])
+    table = check.groupby(bands, observed=True).agg(lines=("truth", "size"), confidence=("c", "mean"),
+                                                     right=("truth", "mean"))
+    ece = float((table["lines"] * (table["confidence"] - table["right"]).abs()).sum() / table["lines"].sum())
+    print(f"checked on seeds {check_seeds} with the product's shift: expected calibration error {ece:.3f}")
+    print(table.round(3).to_string())
+    rows = []
+    for rate, g in check.groupby("rate"):
+        injected = int(g.groupby("seed")["injected"].first().sum())
+        for cut in (0.5, 0.7, 0.9):
+            hit = g["c"] >= cut
+            tp = int((hit & g["truth"]).sum())
+            rows.append({"rate": rate, "cut": cut, "injected": injected, "findings": int(hit.sum()),
+                         "precision": round(tp / max(int(hit.sum()), 1), 3), "recall": round(tp / max(injected, 1), 3)})
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--logs", type=int, default=100_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 11])
     ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.03, 0.10, 0.20])
-    ap.add_argument("--thresholds", type=float, nargs="+", default=[episodes.THRESHOLD])
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[episodes.MISSED_THRESHOLD],
+                    help="the missed-anomaly cut (calibrated scale)")
     ap.add_argument("--no-slow", dest="slow", action="store_false", help="count slow lines with the others")
     ap.add_argument("--baseline", action="store_true",
                     help="the peer baseline instead (TF-IDF + logistic regression on the history's flags)")
     ap.add_argument("--oracle", action="store_true",
                     help="the Bayes bound instead (the generator's own intensities; see the module docstring)")
+    ap.add_argument("--calibration", action="store_true",
+                    help="fit the calibration shift on --seeds and check it on --check-seeds")
+    ap.add_argument("--check-seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("-v", "--verbose", action="store_true", help="print every run, with recall per episode kind")
     args = ap.parse_args(argv)
+    if args.calibration:
+        return calibration(args.logs, args.seeds, args.check_seeds, [r for r in args.rates if r > 0], args.slow)
     res = run(args.logs, args.seeds, args.rates, args.thresholds, args.verbose, args.slow, args.baseline, args.oracle)
     pooled = res.groupby(["threshold", "rate"])[["lines", "injected", "findings", "tp", "fp", "false_anomaly"]].sum()
     pooled["precision"] = (pooled["tp"] / pooled["findings"].where(pooled["findings"] > 0)).round(3)

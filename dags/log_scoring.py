@@ -42,7 +42,8 @@ champion is promoted (`logintel_model_versions`: the logs are then re-scored by 
    failed: that triggers log_training (a challenger judged against the champion).
 
 Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
-**confidence** (minimum confidence of a finding: level and anomaly verdicts below it are dropped).
+**confidence** (minimum confidence of a level finding), **anomaly_confidence** (minimum confidence of an
+anomaly finding; its confidences are calibrated, so 0.5 = more likely right than not).
 """
 
 
@@ -57,7 +58,10 @@ Params: **partitions** (mapped tasks), **chunk_size** (rows per transaction),
          "chunk_size": Param(get_settings().chunk_size, type="integer", minimum=1000, maximum=5000000, title="Chunk size",
                              description="Rows per read/score/write transaction."),
          "confidence": Param(get_settings().confidence, type="number", minimum=0.5, maximum=1.0, title="Confidence threshold",
-                             description="Minimum confidence of a finding (level or anomaly)."),
+                             description="Minimum confidence of a level finding."),
+         "anomaly_confidence": Param(get_settings().anomaly_confidence, type="number", minimum=0.5, maximum=1.0,
+                                     title="Anomaly confidence threshold",
+                                     description="Minimum (calibrated) confidence of an anomaly finding."),
      })
 def log_scoring():
     @task
@@ -98,7 +102,8 @@ def log_scoring():
     def findings(run: dict) -> dict:
         from logintel.airflow import tasks
 
-        return tasks.record_findings(run, float(get_current_context()["params"]["confidence"]))
+        params = get_current_context()["params"]
+        return tasks.record_findings(run, float(params["confidence"]), float(params["anomaly_confidence"]))
 
     @task(outlets=[FINDINGS])
     def publish_findings(found: dict) -> None:

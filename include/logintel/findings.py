@@ -36,11 +36,15 @@ class FindingsResult:
         return self.__dict__.copy()
 
 
-def compute_verdicts(conn, model: ModelRef, min_confidence: float = 0.0) -> int:
-    """Recompute the level verdicts of `model` (delete + insert in the caller's transaction).
+def compute_verdicts(conn, model: ModelRef, min_confidence: float = 0.0,
+                     min_anomaly_confidence: float | None = None) -> int:
+    """Recompute the level and anomaly verdicts of `model` (delete + insert in the caller's
+    transaction).
 
-    `min_confidence` drops verdicts below it (the scoring DAG's `confidence` param); the
+    `min_confidence` drops level verdicts below it (the scoring DAG's `confidence` param); the
     detector's own thresholds (verdicts.py) already apply, so values below ~0.9 change nothing.
+    `min_anomaly_confidence` (default: `min_confidence`) drops anomaly verdicts below it: their
+    confidences are calibrated, and missed-anomaly verdicts start at episodes.MISSED_THRESHOLD.
     """
     import pandas as pd
 
@@ -59,7 +63,8 @@ def compute_verdicts(conn, model: ModelRef, min_confidence: float = 0.0) -> int:
         db.copy_rows(conn, "logintel.level_verdicts", VERDICT_COLUMNS,
                      ((model.version, r.template_key, r.level, r.kind, r.suggested_level, float(r.confidence), r.reason)
                       for r in verdicts.itertuples(index=False)))
-    return len(verdicts) + compute_anomaly_verdicts(conn, model, min_confidence)
+    anomaly_cut = min_confidence if min_anomaly_confidence is None else min_anomaly_confidence
+    return len(verdicts) + compute_anomaly_verdicts(conn, model, anomaly_cut)
 
 
 def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0) -> int:
@@ -95,13 +100,15 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
 
 
 def record_findings(url: str, run_key: str = "manual", min_confidence: float | None = None,
-                    model: ModelRef | None = None) -> FindingsResult:
+                    model: ModelRef | None = None, min_anomaly_confidence: float | None = None) -> FindingsResult:
     """Verdicts, then the GX findings suite on the predictions of `model` (the scoring run's;
     the champion when not given), then the failing ids as findings."""
     from .quality import run as gx_run
 
     model = model or registry.require_champion(url)
     min_confidence = get_settings().confidence if min_confidence is None else min_confidence
+    if min_anomaly_confidence is None:
+        min_anomaly_confidence = get_settings().anomaly_confidence
     # Findings runs of one database take turns (a session advisory lock), so a manual and a
     # scheduled run never interleave verdicts, scope and inserts; unique keys stop duplicates anyway.
     with db.connect(url, autocommit=True) as lock_conn:
@@ -110,7 +117,7 @@ def record_findings(url: str, run_key: str = "manual", min_confidence: float | N
             with db.transaction(url) as conn:
                 # the window statistics group every scored log: in memory, not in sort files on disk
                 conn.execute("SET LOCAL work_mem = '256MB'")
-                n_verdicts = compute_verdicts(conn, model, min_confidence)
+                n_verdicts = compute_verdicts(conn, model, min_confidence, min_anomaly_confidence)
                 conn.execute(db.sql("findings/set_scope"), {"model_version": model.version})
                 conn.execute(db.sql("findings/snapshot_checks"))
             lock_conn.execute("ANALYZE logintel.level_verdicts")

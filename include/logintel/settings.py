@@ -53,6 +53,8 @@ class Settings:
     chunk_size: int = _env("LOGINTEL_CHUNK_SIZE", parse_int, 200_000, 1000, 5_000_000)
     partitions: int = _env("LOGINTEL_PARTITIONS", parse_int, 2, 1, 64)
     confidence: float = _env("LOGINTEL_CONFIDENCE", parse_float, 0.9, 0.5, 1.0)
+    # anomaly findings' confidences are calibrated (episodes.CALIBRATION_SHIFT): 0.5 = more likely right than not
+    anomaly_confidence: float = _env("LOGINTEL_ANOMALY_CONFIDENCE", parse_float, 0.5, 0.5, 1.0)
     future_tolerance_minutes: int = _env("LOGINTEL_FUTURE_TOLERANCE_MINUTES", parse_int, 10, 0)
     train_max_rows: int = _env("LOGINTEL_TRAIN_MAX_ROWS", parse_int, 1_000_000, 1)
     threads: int = _env("LOGINTEL_THREADS", parse_int, 1, 1)

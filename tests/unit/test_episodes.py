@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from logintel.episodes import BUCKET_MINUTES, THRESHOLD, WINDOW, _span_verdicts, anomaly_verdicts, lost_flag_probability
+from logintel.episodes import (BUCKET_MINUTES, CALIBRATION_SHIFT, MISSED_THRESHOLD, WINDOW, _span_verdicts, anomaly_verdicts,
+                               calibrated, lost_flag_probability)
 
 T0 = pd.Timestamp("2026-01-05 10:00", tz="UTC")
 STEP = pd.Timedelta(minutes=BUCKET_MINUTES)  # one episode bucket
@@ -42,12 +43,13 @@ def test_an_unflagged_line_inside_a_flagged_burst_is_a_missed_anomaly():
 
 def test_the_window_background_is_the_templates_history_rate_over_the_window():
     """lam: the template's unflagged history lines / the history's buckets x the window's buckets;
-    the window verdict's confidence is lost_flag_probability of that window, with the host's odds."""
+    the window verdict's confidence is lost_flag_probability of that window, with the host's odds,
+    calibrated."""
     from logintel.episodes import estimate_missed_share
 
     groups = _groups([("pay", "Timeout calling <*>", "h1", T0, 1, 1)])
     base = _baseline([("pay", "Timeout calling <*>", 0, 20)], span=2000.0)
-    v = anomaly_verdicts(groups, base, HOSTS, threshold=0.0)
+    v = anomaly_verdicts(groups, base, HOSTS, missed_threshold=0.0)
     window = v[(v["kind"] == "missed_anomaly") & v["reason"].str.contains("within")]
     lam = 20 / 2000.0 * (2 * WINDOW + 1)
     assert len(window) == 1 and f"where {lam:.2f} unflagged lines are normal" in window["reason"].iloc[0]
@@ -56,11 +58,12 @@ def test_the_window_background_is_the_templates_history_rate_over_the_window():
     # the span's traffic density (one unflagged line where 0.01 are usual: capped at 4x)
     rho = estimate_missed_share(np.array([1.0]), np.array([1.0]), np.array([20 / 2000.0 * 4]))
     host_ratio = (1 + 0.5) / (1 + 1) / 0.5  # all the window's flags on h1, which carries half the traffic
-    expected = lost_flag_probability(np.array([1]), np.array([1]), np.array([lam]), rho, np.array([host_ratio]))[0]
+    expected = calibrated(lost_flag_probability(np.array([1]), np.array([1]), np.array([lam]), rho,
+                                                np.array([host_ratio])))[0]
     assert abs(window["confidence"].iloc[0] - expected) < 1e-9
     # a busier template: more background, less confidence
     busy = anomaly_verdicts(groups, _baseline([("pay", "Timeout calling <*>", 0, 2000)], span=2000.0), HOSTS,
-                            threshold=0.0)
+                            missed_threshold=0.0)
     busy_window = busy[(busy["kind"] == "missed_anomaly") & busy["reason"].str.contains("within")]
     assert busy_window["confidence"].iloc[0] < window["confidence"].iloc[0]
 
@@ -116,12 +119,13 @@ def test_a_lost_flag_in_a_long_outage_is_judged_on_the_whole_span():
     # the stronger of the window and span verdicts is kept; both name their evidence
     reason = v["reason"].iloc[0]
     in_window = 2 * (2 * WINDOW + 1)
-    assert v["confidence"].iloc[0] >= THRESHOLD
+    assert v["confidence"].iloc[0] >= MISSED_THRESHOLD
     assert "24 of 25 lines" in reason or f"{in_window} of {in_window + 1} lines" in reason
     g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), hist_unflagged=[30] * 12 + [60000] * 12,
                              share=0.5, slow=False)
-    span_rows, rho = _span_verdicts(g, 2000.0, 60030 / 2000, 0.9)
-    assert [(r[2], r[3], r[5]) for r in span_rows] == [("h1", T0 + 6 * STEP, "missed_anomaly")]
+    span_rows, rho = _span_verdicts(g, 2000.0, 60030 / 2000, MISSED_THRESHOLD)
+    # the host's part of the span and the span on all hosts both judge the line
+    assert {(r[2], r[3], r[5]) for r in span_rows} == {("h1", T0 + 6 * STEP, "missed_anomaly")}
     assert "24 of 25 lines" in span_rows[0][7] and f"{12 * BUCKET_MINUTES}-minute episode" in span_rows[0][7]
     assert 0.02 < rho < 0.1  # one lost flag among 25 episode lines, smoothed towards the prior
     # the same outage without the lost line: nothing to find
@@ -226,3 +230,18 @@ def test_lost_flag_probability_is_the_windows_story_worked_out_by_hand():
     assert np.allclose(plain, [_lost_flag_by_hand(int(a), int(b), float(c), 0.1, 1.0, 200)
                                for a, b, c in zip(u, f, lam)], rtol=1e-9, atol=1e-12)
     assert len(lost_flag_probability(np.array([]), np.array([]), np.array([]))) == 0
+
+
+def test_calibration_shifts_the_log_odds_and_the_cut_applies_after_it():
+    """calibrated(p): logit(p) + CALIBRATION_SHIFT (a posterior of 0.9 is right about 8 times in 10
+    on the grid); a window verdict is made when the calibrated value reaches missed_threshold."""
+    p = np.array([0.1, 0.5, 0.9, 0.99])
+    logit = lambda q: np.log(q / (1 - q))  # noqa: E731
+    assert np.allclose(logit(calibrated(p)), logit(p) + CALIBRATION_SHIFT)
+    assert np.allclose(calibrated(p, shift=0.0), p)
+    assert CALIBRATION_SHIFT < 0 and calibrated(np.array([0.9]))[0] < 0.85
+    groups = _groups([("pay", "Timeout calling <*>", "h1", T0, 1, 1)])
+    base = _baseline([("pay", "Timeout calling <*>", 0, 20)], span=2000.0)
+    conf = anomaly_verdicts(groups, base, HOSTS, missed_threshold=0.0)["confidence"].max()
+    assert len(anomaly_verdicts(groups, base, HOSTS, missed_threshold=conf)) == 1
+    assert anomaly_verdicts(groups, base, HOSTS, missed_threshold=conf + 1e-6).empty

@@ -46,6 +46,7 @@ OUT_OF_RANGE = {  # variable: values that parse but make no sense
     "LOGINTEL_CHUNK_SIZE": ["999", "0", "5000001"],
     "LOGINTEL_PARTITIONS": ["0", "-1", "65"],
     "LOGINTEL_CONFIDENCE": ["1.5", "0.2", "-0.1"],
+    "LOGINTEL_ANOMALY_CONFIDENCE": ["1.5", "0.2", "-0.1"],
     "LOGINTEL_FUTURE_TOLERANCE_MINUTES": ["-1"],
     "LOGINTEL_TRAIN_MAX_ROWS": ["0"],
     "LOGINTEL_THREADS": ["0"],
@@ -85,7 +86,10 @@ def test_confidence_must_be_a_finite_number(monkeypatch, bad, why):
 
 def test_confidence_good_value_is_used(monkeypatch):
     monkeypatch.setenv("LOGINTEL_CONFIDENCE", "0.75")
-    assert get_settings().confidence == 0.75
+    monkeypatch.setenv("LOGINTEL_ANOMALY_CONFIDENCE", "0.6")
+    assert (get_settings().confidence, get_settings().anomaly_confidence) == (0.75, 0.6)
+    monkeypatch.delenv("LOGINTEL_ANOMALY_CONFIDENCE")
+    assert get_settings().anomaly_confidence == 0.5  # calibrated: more likely right than not
 
 
 @pytest.mark.parametrize("raw,expected", [("on", True), ("TRUE", True), ("1", True), ("yes", True),

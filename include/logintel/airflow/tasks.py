@@ -179,12 +179,12 @@ def publish_drift(result: dict) -> None:
     skip_unless_changed(0 if result["success"] else len(result["failed"]) or 1, "no drift beyond the limits")
 
 
-def record_findings(run: dict, confidence: float) -> dict:
+def record_findings(run: dict, confidence: float, anomaly_confidence: float | None = None) -> dict:
     from .. import findings, scoring
 
     scoring_run = scoring.ScoringRun.from_dict(run)
     return findings.record_findings(database_url(), scoring_run.run_key, min_confidence=confidence,
-                                    model=scoring_run.model).as_dict()
+                                    model=scoring_run.model, min_anomaly_confidence=anomaly_confidence).as_dict()
 
 
 def publish_findings(found: dict, outlet_events, asset) -> None:
