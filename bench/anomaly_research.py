@@ -188,9 +188,9 @@ def best_recall(p: np.ndarray, truth: np.ndarray, precision: float = 0.9) -> flo
     return float(tp[ok].max() / truth.sum()) if ok.any() else 0.0
 
 
-def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
-        verbose: bool = False, slow: bool = True, baseline: bool = False, oracle: bool = False) -> pd.DataFrame:
-    rows = []
+def batches(n: int, seeds: list[int], rates: list[float], slow: bool):
+    """(seed, rate, history, new logs with `rate` of their flags cleared, the cleared index) for
+    each generator seed and rate: the history is the first HISTORY_SHARE of the logs by time."""
     for seed in seeds:
         df = load(n, seed)
         cut = df["ts"].quantile(HISTORY_SHARE)
@@ -202,25 +202,32 @@ def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
             rng = np.random.default_rng([seed, int(rate * 1000)])
             cleared = rng.choice(flagged, int(round(rate * len(flagged))), replace=False) if rate else np.array([], int)
             new.loc[cleared, "is_anomaly"] = False
-            g, base, shares, recent = frames(hist, new)
-            for threshold in thresholds:
-                t = time.perf_counter()
-                if oracle:
-                    un = new[~new["is_anomaly"]]
-                    p, truth = oracle_probability(seed, n, new, rate), un.index.isin(cleared)
-                    hit = p >= threshold
-                    figures = {"lines": len(new), "injected": int(truth.sum()), "findings": int(hit.sum()),
-                               "tp": int((hit & truth).sum()), "fp": int((hit & ~truth).sum()), "false_anomaly": 0,
-                               "p": p, "truth": truth}
-                elif baseline:
-                    figures = text_baseline(hist, new, cleared, threshold)
-                else:
-                    figures = score(new, cleared, episodes.anomaly_verdicts(g, base, shares, recent=recent,
-                                                                            missed_threshold=threshold))
-                rows.append({"seed": seed, "rate": rate, "threshold": threshold, **figures,
-                             "secs": round(time.perf_counter() - t, 2)})
-                if verbose:
-                    print({k: v for k, v in rows[-1].items() if k not in ("p", "truth")}, flush=True)
+            yield seed, rate, hist, new, cleared
+
+
+def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
+        verbose: bool = False, slow: bool = True, baseline: bool = False, oracle: bool = False) -> pd.DataFrame:
+    rows = []
+    for seed, rate, hist, new, cleared in batches(n, seeds, rates, slow):
+        g, base, shares, recent = frames(hist, new)
+        for threshold in thresholds:
+            t = time.perf_counter()
+            if oracle:
+                un = new[~new["is_anomaly"]]
+                p, truth = oracle_probability(seed, n, new, rate), un.index.isin(cleared)
+                hit = p >= threshold
+                figures = {"lines": len(new), "injected": int(truth.sum()), "findings": int(hit.sum()),
+                           "tp": int((hit & truth).sum()), "fp": int((hit & ~truth).sum()), "false_anomaly": 0,
+                           "p": p, "truth": truth}
+            elif baseline:
+                figures = text_baseline(hist, new, cleared, threshold)
+            else:
+                figures = score(new, cleared, episodes.anomaly_verdicts(g, base, shares, recent=recent,
+                                                                        missed_threshold=threshold))
+            rows.append({"seed": seed, "rate": rate, "threshold": threshold, **figures,
+                         "secs": round(time.perf_counter() - t, 2)})
+            if verbose:
+                print({k: v for k, v in rows[-1].items() if k not in ("p", "truth")}, flush=True)
     return pd.DataFrame(rows)
 
 
@@ -243,24 +250,14 @@ def raw_posteriors(n: int, seeds: list[int], rates: list[float], slow: bool) -> 
     shift, episodes.CALIBRATION_SHIFT = episodes.CALIBRATION_SHIFT, 0.0
     out = []
     try:
-        for seed in seeds:
-            df = load(n, seed)
-            cut = df["ts"].quantile(HISTORY_SHARE)
-            hist, new0 = df[df["ts"] <= cut].copy(), df[df["ts"] > cut].copy()
-            mark_slow(hist, new0, slow)
-            for rate in rates:
-                new = new0.copy()
-                flagged = new.index[new["is_anomaly"]].to_numpy()
-                rng = np.random.default_rng([seed, int(rate * 1000)])
-                cleared = rng.choice(flagged, int(round(rate * len(flagged))), replace=False)
-                new.loc[cleared, "is_anomaly"] = False
-                g, base, shares, recent = frames(hist, new)
-                conf, un = line_confidence(new, episodes.anomaly_verdicts(g, base, shares, recent=recent,
-                                                                         threshold=0.2, missed_threshold=0.2))
-                truth = un.index.isin(cleared)
-                has = conf > 0
-                out.append(pd.DataFrame({"seed": seed, "rate": rate, "conf": conf[has], "truth": truth[has],
-                                         "injected": int(truth.sum())}))
+        for seed, rate, hist, new, cleared in batches(n, seeds, rates, slow):
+            g, base, shares, recent = frames(hist, new)
+            conf, un = line_confidence(new, episodes.anomaly_verdicts(g, base, shares, recent=recent,
+                                                                     threshold=0.2, missed_threshold=0.2))
+            truth = un.index.isin(cleared)
+            has = conf > 0
+            out.append(pd.DataFrame({"seed": seed, "rate": rate, "conf": conf[has], "truth": truth[has],
+                                     "injected": int(truth.sum())}))
     finally:
         episodes.CALIBRATION_SHIFT = shift
     return pd.concat(out, ignore_index=True)
