@@ -220,6 +220,24 @@ def test_confidence_threshold_filters_level_findings(clean):
         assert findings.compute_verdicts(conn, champion, 1.01) == 0
 
 
+def test_anomaly_findings_have_their_own_confidence_cut(clean, monkeypatch):
+    """Anomaly verdicts are cut by LOGINTEL_ANOMALY_CONFIDENCE (calibrated, default 0.5), level
+    verdicts by LOGINTEL_CONFIDENCE: a level cut above 1 keeps the anomaly verdicts."""
+    scoring.score_all(clean, run_key="conf-anomaly")
+    champion = registry.require_champion(clean)
+    with db.transaction(clean) as conn:
+        findings.compute_verdicts(conn, champion, 0.0, 0.0)
+        confidences = [c for (c,) in conn.execute("SELECT confidence FROM logintel.anomaly_verdicts "
+                                                  "WHERE model_version = %s", (champion.version,))]
+        assert confidences and min(confidences) < 1.0
+        assert findings.compute_verdicts(conn, champion, 1.01, 0.5) == sum(c >= 0.5 for c in confidences) > 0
+        assert findings.compute_verdicts(conn, champion, 1.01, 1.01) == 0
+    monkeypatch.setenv("LOGINTEL_ANOMALY_CONFIDENCE", "1.0")
+    assert findings.record_findings(clean, "anomaly-cut-1").by_kind.get("missed_anomaly", 0) == 0
+    monkeypatch.delenv("LOGINTEL_ANOMALY_CONFIDENCE")
+    assert findings.record_findings(clean, "anomaly-cut-default").by_kind.get("missed_anomaly", 0) > 0
+
+
 def test_a_scoring_run_left_running_by_a_dead_dag_run_is_marked_failed_by_the_next(clean):
     """A run whose DAG run died (started long ago, no prediction since, never finished) is marked
     failed with the reason when the next run starts; a live run, and a run that did finish, are not."""
