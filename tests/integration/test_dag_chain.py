@@ -86,7 +86,7 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
         first_findings = conn.execute("SELECT log_id, kind, suggested_value FROM logintel.dq_findings "
                                       "ORDER BY 1, 2").fetchall()
     # Every DAG once more for the same input: nothing new, nothing duplicated (a third pass
-    # took a minute and a half and could only find what the second one shows).
+    # took about 50 s and could only find what the second one shows).
     for dag_id in ("log_ingest", "log_quality", "log_training", "log_scoring", "log_retention"):
         dags_test(dag_id, env)
     dags_test("log_simulate_issues", env, conf='{"rate": 0.03, "scheme": "reference", "seed": 1}')
