@@ -137,11 +137,14 @@ def upgrade(url: str) -> list[str]:
 
 
 def copy_rows(conn: psycopg.Connection, table: str, columns: list[str], rows) -> int:
-    """COPY an iterable of tuples into `table` (a trusted identifier from our own code)."""
+    """COPY an iterable of tuples into `table` (a trusted identifier from our own code); returns the
+    rows the server stored."""
     cols = ", ".join(columns)
     n = 0
-    with conn.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+    cur = conn.cursor()
+    with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
             n += 1
-    return n
+    # the server's count ("COPY n"), so a caller's accounting checks what was stored, not what was sent
+    return cur.rowcount if cur.rowcount >= 0 else n

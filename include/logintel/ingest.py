@@ -8,16 +8,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
+import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import msgspec
 import psycopg
 
 from . import db, template_catalog
 from .hashing import file_sha256
-from .masking import MASKER_VERSION, thread_masker
+from .masking import MASKER_VERSION, TemplateMasker, thread_masker
 from .progress import RowProgress
 from .settings import mask_url
 from .sources import Record, iter_records
@@ -60,8 +64,31 @@ def _dedupe_key(rec: Record, counts: dict[bytes, int]) -> str:
     return digest.hex()  # Postgres reads 32 hex digits as a uuid; cheaper than uuid.UUID
 
 
+_encode_json = msgspec.json.Encoder().encode
+_PLAIN_JSON = frozenset({str, int, float, bool, type(None), dict, list})
+
+
+def attrs_text(attrs: dict) -> str:
+    """A record's attrs as JSON text: msgspec for plain JSON values (what JSON, CSV and text sources
+    give; 6x faster than json.dumps, the same jsonb once stored), json.dumps with str() for the rest
+    (a table source's dates, decimals or uuids, which msgspec would write in formats of its own)."""
+    if not attrs:
+        return "{}"
+    if all(v.__class__ in _PLAIN_JSON for v in attrs.values()):
+        try:
+            return _encode_json(attrs).decode()
+        except (msgspec.EncodeError, TypeError, UnicodeError):
+            pass  # e.g. a lone surrogate: json.dumps keeps it, and the COPY reports it as before
+    return json.dumps(attrs, ensure_ascii=False, default=str)
+
+
 STAGE_COLUMNS = ["ts", "service", "source", "source_line", "level", "message", "is_anomaly", "attrs",
                  "dedupe_key", "template_key", "raw", "error"]
+_DEDUPE_KEY, _TEMPLATE_KEY, _ERROR = 8, 9, 11  # positions in a staging row
+# a loaded record: the first eight staging columns, then its batch, key and catalog id
+LOG_COLUMNS = STAGE_COLUMNS[:8] + ["ingest_batch_id", "dedupe_key", "template_id"]
+# records per chunk of a load: one key claim and one COPY each (about 25 MB of rows in memory)
+LOAD_CHUNK_ROWS = 50_000
 
 
 class _LineProgress:
@@ -87,12 +114,13 @@ class _LineProgress:
 
 def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
                 dedupe: Callable[[Record], str] | None = None, *, keys: set[str] | None = None,
-                progress: _LineProgress | None = None) -> Iterator[tuple]:
+                progress: _LineProgress | None = None, masker: TemplateMasker | None = None) -> Iterator[tuple]:
     """Staging rows for every record: good ones with a dedupe key (content + occurrence in the file,
     or `dedupe(record)`: a table source's primary key) and their template key (added to `keys`),
-    bad ones with raw bytes and reason."""
+    bad ones with raw bytes and reason. `masker`: the thread's own unless given (a loader that
+    iterates in another thread passes its caller's, which only that thread then uses)."""
     counts: dict[bytes, int] = {}
-    template_key = thread_masker().key
+    template_key = (masker or thread_masker()).key
     raw_bytes = 0
     for rec in records:
         tally["read"] += 1
@@ -110,8 +138,45 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
         if keys is not None:
             keys.add(key)
         yield (rec.ts, rec.service, source, rec.line, rec.level, rec.message, rec.is_anomaly,
-               json.dumps(rec.attrs, ensure_ascii=False, default=str) if rec.attrs else "{}",
+               attrs_text(rec.attrs),
                dedupe(rec) if dedupe else _dedupe_key(rec, counts), key, None, None)
+
+
+def chunks_ahead(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    """Lists of `size` rows, built by a thread one chunk ahead of the caller: parsing and masking the
+    next chunk overlap the server's work on this one (the loader waits on its connection with the
+    GIL released). An error of the thread is raised here; closing this generator stops the thread."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            while chunk := list(islice(rows, size)):
+                if not put(chunk):
+                    return
+            put(None)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="logintel-ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def ensure_partitions(url: str) -> int:
@@ -165,16 +230,48 @@ def loading_batch(url: str, sources: list[str]) -> Iterator[tuple[psycopg.Connec
 def load_records(conn: psycopg.Connection, records: Iterable[Record], source: str, result: BatchResult,
                  dedupe: Callable[[Record], str] | None = None, *, url: str,
                  progress: _LineProgress | None = None) -> int:
-    """Stage `records` of `source`, merge the good ones into `logs`, quarantine the bad ones, and add
+    """Load `records` of `source` chunk by chunk, straight into `logs`: each chunk's dedupe keys are
+    claimed in `log_keys` first, then the records whose key was new are COPYed with their catalog id
+    (no staging copy of the good records); the bad ones are staged and quarantined at the end. Adds
     the counts to `result`; returns how many records were read."""
     tally = {"read": 0}
-    keys: set[str] = set()
     conn.execute("TRUNCATE ingest_stage")
-    db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS,
-                 _stage_rows(records, source, tally, dedupe, keys=keys, progress=progress))
+    conn.execute(db.sql("ingest/stage_keys"))
+    ids: dict[str, int] = {}
+    received = loaded = duplicates = 0
+    rows = _stage_rows(records, source, tally, dedupe, progress=progress, masker=thread_masker())
+    for chunk in chunks_ahead(rows, LOAD_CHUNK_ROWS):
+        good = [r for r in chunk if r[_ERROR] is None]
+        if len(good) < len(chunk):
+            received += db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, (r for r in chunk if r[_ERROR] is not None))
+        if not good:
+            continue
+        new_keys = {r[_TEMPLATE_KEY] for r in good}.difference(ids)
+        if new_keys:  # committed apart from the batch (see template_catalog.ensure_ids)
+            ids.update(template_catalog.ensure_ids(url, new_keys))
+        conn.execute("TRUNCATE ingest_keys")
+        received += db.copy_rows(conn, "ingest_keys", ["ord", "dedupe_key"],
+                                 ((i, r[_DEDUPE_KEY]) for i, r in enumerate(good)))
+        fresh = sorted(o for (o,) in conn.execute(db.sql("ingest/claim_keys")))
+        # a duplicate is a record whose key the server found stored or repeated, never "the rest":
+        # a fresh record that fails to load breaks the batch's read = loaded + duplicates + quarantined
+        duplicates += len(good) - len(fresh)
+        batch_id = result.batch_id
+        loaded += db.copy_rows(conn, "logintel.logs", LOG_COLUMNS,
+                               (good[i][:8] + (batch_id, good[i][_DEDUPE_KEY], ids[good[i][_TEMPLATE_KEY]])
+                                for i in fresh))
     if progress is not None:
         progress.advance(tally["read"] % _PROGRESS_EVERY, 0)
-    return merge_staged(conn, source, tally["read"], result, url=url, keys=keys)
+    read = tally["read"]
+    if received != read:  # the COPYs lost or invented records (both counts are the server's)
+        raise IngestError(f"{source}: read {read} records but staged {received}")
+    staged = db.query_one(conn, "ingest/stage_counts")  # the bad records: the only ones staged now
+    result.duplicates += duplicates + staged["bad_stored"] + staged["bad_repeated"]
+    result.loaded += loaded
+    result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": result.batch_id}).rowcount
+    result.read += read
+    result.files.append(source)
+    return read
 
 
 def merge_staged(conn: psycopg.Connection, source: str, read: int, result: BatchResult, *, url: str,
