@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import db, template_catalog
+from .durations import message_duration_ms
 from .masking import thread_masker
 from .progress import RowProgress
 from .ingest import STAGE_COLUMNS, BatchResult, IngestError, _stage_rows, loading_batch, merge_staged
@@ -323,7 +324,7 @@ class SourceChunk:
     rows: int
     last_key: int | None = None
     last_mark: str | None = None  # the timestamp as the source rendered it (UTC), or None
-    templates: list[tuple[str, int]] = field(default_factory=list)  # (message, catalog id)
+    templates: list[tuple[str, int, float]] = field(default_factory=list)  # (message, catalog id, duration)
 
 
 def _first_cursor(url: str, source: TableSource, name: str) -> dict:
@@ -376,16 +377,16 @@ def _read_templated_chunk(src, copy_out, params: dict, url: str) -> SourceChunk:
     ordered = sorted(messages)
     keys = thread_masker().keys(ordered)  # the reader thread's own
     ids = template_catalog.ensure_ids(url, keys)
-    chunk.templates = [(m, ids[k]) for m, k in zip(ordered, keys)]
+    chunk.templates = [(m, ids[k], message_duration_ms(m)) for m, k in zip(ordered, keys)]
     return chunk
 
 
 def _template_raw(conn, chunk: SourceChunk) -> None:
-    """The chunk's messages and their catalog ids into extract_templates, for merge_checked to join
+    """The chunk's messages, their catalog ids and durations into extract_templates, for merge_checked to join
     (a message the reader could not give an id keeps none: `logintel templates` does it later)."""
     conn.execute(db.sql("extract/templates_stage"))
     conn.execute("TRUNCATE extract_templates")
-    db.copy_rows(conn, "extract_templates", ["message", "template_id"], chunk.templates)
+    db.copy_rows(conn, "extract_templates", ["message", "template_id", "message_duration_ms"], chunk.templates)
     # statistics for the merge's join on the message (a temp table has none: see ingest.merge_staged)
     conn.execute("ANALYZE extract_templates")
 

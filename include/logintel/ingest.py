@@ -20,6 +20,7 @@ import msgspec
 import psycopg
 
 from . import db, template_catalog
+from .durations import message_duration_ms
 from .hashing import file_sha256
 from .masking import MASKER_VERSION, TemplateMasker, thread_masker
 from .progress import RowProgress
@@ -83,10 +84,10 @@ def attrs_text(attrs: dict) -> str:
 
 
 STAGE_COLUMNS = ["ts", "service", "source", "source_line", "level", "message", "is_anomaly", "attrs",
-                 "dedupe_key", "template_key", "raw", "error"]
-_DEDUPE_KEY, _TEMPLATE_KEY, _ERROR = 8, 9, 11  # positions in a staging row
-# a loaded record: the first eight staging columns, then its batch, key and catalog id
-LOG_COLUMNS = STAGE_COLUMNS[:8] + ["ingest_batch_id", "dedupe_key", "template_id"]
+                 "message_duration_ms", "dedupe_key", "template_key", "raw", "error"]
+_DEDUPE_KEY, _TEMPLATE_KEY, _ERROR = 9, 10, 12  # positions in a staging row
+# a loaded record: the first nine staging columns, then its batch, key and catalog id
+LOG_COLUMNS = STAGE_COLUMNS[:9] + ["ingest_batch_id", "dedupe_key", "template_id"]
 # records per chunk of a load: one key claim and one COPY each (about 25 MB of rows in memory)
 LOAD_CHUNK_ROWS = 50_000
 
@@ -130,7 +131,7 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
                 progress.advance(_PROGRESS_EVERY, raw_bytes)
                 raw_bytes = 0
         if rec.error is not None:
-            yield (None, None, source, rec.line, None, None, None, None, None, None, rec.raw, rec.error)
+            yield (None, None, source, rec.line, None, None, None, None, None, None, None, rec.raw, rec.error)
             continue
         if len(counts) >= _OCCURRENCE_RESET:
             counts.clear()
@@ -138,7 +139,7 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
         if keys is not None:
             keys.add(key)
         yield (rec.ts, rec.service, source, rec.line, rec.level, rec.message, rec.is_anomaly,
-               attrs_text(rec.attrs),
+               attrs_text(rec.attrs), message_duration_ms(rec.message),
                dedupe(rec) if dedupe else _dedupe_key(rec, counts), key, None, None)
 
 
@@ -258,7 +259,7 @@ def load_records(conn: psycopg.Connection, records: Iterable[Record], source: st
         duplicates += len(good) - len(fresh)
         batch_id = result.batch_id
         loaded += db.copy_rows(conn, "logintel.logs", LOG_COLUMNS,
-                               (good[i][:8] + (batch_id, good[i][_DEDUPE_KEY], ids[good[i][_TEMPLATE_KEY]])
+                               (good[i][:9] + (batch_id, good[i][_DEDUPE_KEY], ids[good[i][_TEMPLATE_KEY]])
                                 for i in fresh))
     if progress is not None:
         progress.advance(tally["read"] % _PROGRESS_EVERY, 0)

@@ -110,3 +110,41 @@ def test_line_durations_computed_on_the_server_equal_durations_py(fresh_db):
     assert np.array_equal(server, here, equal_nan=True), [
         (m, s, h) for m, s, h in zip(frame["message"], server, here) if not (s == h or (s != s and h != h))][:5]
     assert np.isfinite(here).sum() > 500  # the corpus has durations to compare
+
+
+def test_ingest_stores_each_lines_duration_and_the_read_takes_it_without_the_regex(fresh_db, tmp_path):
+    """Each line's message duration is kept from the moment it is stored (as its template id is):
+    equal to durations.py's ('NaN' for none), and what the scoring read gives; a line stored
+    without it (NULL: before migration 023) is computed on the server as before."""
+    import json
+    from datetime import datetime, timezone
+
+    from logintel.durations import durations_ms
+    from logintel.ingest import ingest_paths
+    from logintel.synthetic import generate
+
+    messages = [m for m in EDGE_MESSAGES if m] + [r["message"] for r in generate(
+        3000, days=1, seed=5, start=datetime(2026, 1, 5, tzinfo=timezone.utc))]
+    path = tmp_path / "lines.jsonl"
+    path.write_text("".join(json.dumps({"ts": "2024-01-01T00:00:01Z", "level": "INFO", "service": "a",
+                                        "message": m}) + "\n" for m in messages))
+    assert ingest_paths([path], url=fresh_db).loaded == len(messages)
+    with db.transaction(fresh_db) as conn:
+        stored = conn.execute("SELECT message, message_duration_ms FROM logintel.logs ORDER BY id").fetchall()
+        assert [m for m, _ in stored] == messages
+        kept = np.array([d for _, d in stored], dtype=np.float32)
+        expected = durations_ms(messages)
+        assert np.array_equal(kept, expected, equal_nan=True)
+        assert np.isfinite(kept).sum() > 500 and np.isnan(kept).sum() > 500
+        # the read takes the stored value: one changed on purpose comes back as stored
+        first = conn.execute("SELECT min(id) FROM logintel.logs WHERE message = 'took 350ms'").fetchone()[0]
+        conn.execute("UPDATE logintel.logs SET message_duration_ms = 7 WHERE id = %s", (first,))
+        # and a line stored without it (NULL) is computed from its message
+        second = conn.execute("SELECT min(id) FROM logintel.logs WHERE message = 'done in 3 min'").fetchone()[0]
+        conn.execute("UPDATE logintel.logs SET message_duration_ms = NULL WHERE id = %s", (second,))
+        frame = frames.read_logs(conn, 1, 10**9).set_index("id")
+    assert frame.loc[first, "line_duration_ms"] == 7
+    assert frame.loc[second, "line_duration_ms"] == 180_000
+    lines = frame["line_duration_ms"].to_numpy(dtype=np.float32)
+    kept[[i for i, (m, _) in enumerate(stored) if m == "took 350ms"][0]] = 7
+    assert np.array_equal(lines, kept, equal_nan=True)

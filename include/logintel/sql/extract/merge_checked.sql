@@ -15,11 +15,11 @@ WITH fresh AS (  -- each stored key once across the time partitions (see ingest/
     RETURNING dedupe_key
 ), inserted AS (
     INSERT INTO logintel.logs (ts, service, source, source_line, level, message, is_anomaly, attrs,
-                               ingest_batch_id, dedupe_key, template_id)
+                               message_duration_ms, ingest_batch_id, dedupe_key, template_id)
     SELECT r.ts::timestamptz, r.service, %(source)s,
            CASE WHEN r.key BETWEEN 1 AND 2147483647 THEN r.key::int ELSE 0 END,
            r.canonical, r.message, r.is_anomaly::boolean,
-           r.rest::jsonb, %(batch_id)s, r.dedupe, et.template_id
+           r.rest::jsonb, et.message_duration_ms, %(batch_id)s, r.dedupe, et.template_id
     FROM extract_raw r  -- each key once: _load_chunk took out a chunk's repeated keys
     LEFT JOIN extract_templates et ON et.message = r.message  -- extract._template_raw
     WHERE r.dedupe IN (SELECT f.dedupe_key FROM fresh f)

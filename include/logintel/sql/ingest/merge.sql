@@ -11,8 +11,9 @@ WITH fresh AS (
     RETURNING dedupe_key
 )
 INSERT INTO logintel.logs (ts, service, source, source_line, level, message, is_anomaly, attrs,
-                           ingest_batch_id, dedupe_key, template_id)
-SELECT s.ts, s.service, s.source, s.source_line, s.level, s.message, s.is_anomaly, s.attrs, %(batch_id)s,
+                           message_duration_ms, ingest_batch_id, dedupe_key, template_id)
+SELECT s.ts, s.service, s.source, s.source_line, s.level, s.message, s.is_anomaly, s.attrs,
+       s.message_duration_ms, %(batch_id)s,
        s.dedupe_key, t.id  -- the catalog id of the key the ingest masked (catalog.ensure_ids gave it)
 FROM ingest_stage s
 LEFT JOIN logintel.templates t ON t.masker_version = %(masker_version)s AND t.template_key = s.template_key

@@ -6,9 +6,9 @@
 -- With %(corrected)s (training), a line's level is its confirmed correction where there is one.
 -- attr_duration_ms: the first of the attrs keys %(duration_attrs)s holding a number of milliseconds
 -- (a table source's `response_time_ms`, say); NULL when the line has none.
--- line_duration_ms: attr_duration_ms where there is one, else the first number of the message
--- followed by a time unit, in ms (the expression of durations.DURATION_RE, run here on the server:
--- beside the Python scoring of the previous chunk instead of in it).
+-- line_duration_ms: attr_duration_ms where there is one, else the duration the message reports, in
+-- ms: stored with the line at ingest (logs.message_duration_ms, 'NaN' for none), or for a line
+-- stored without it computed here (logintel.message_duration_ms, migration 023).
 -- template_id / template_key: the line's template from the catalog (-1 / '' for a line not
 -- templated yet with this masker version: the caller masks those few).
 -- message: only for those lines (NULL for the others: the rest of the pipeline reads keys, and
@@ -18,7 +18,7 @@ WITH sel AS (
            CASE WHEN %(corrected)s THEN coalesce((SELECT c.corrected_level FROM logintel.v_label_corrections c
                                                    WHERE c.log_id = l.id), l.level)
                 ELSE l.level END AS level,
-           l.message, l.is_anomaly, l.template_id,
+           l.message, l.is_anomaly, l.template_id, l.message_duration_ms,
            CASE WHEN l.attrs IS NOT NULL THEN (
                SELECT a.value::real
                FROM unnest(%(duration_attrs)s::text[]) WITH ORDINALITY AS k(name, pos)
@@ -50,13 +50,9 @@ WITH sel AS (
 SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level,
        CASE WHEN t.id IS NULL THEN sel.message END AS message, sel.is_anomaly,
        sel.attr_duration_ms,
-       coalesce(sel.attr_duration_ms, (
-           SELECT (m[1]::float8 * CASE m[2] WHEN 's' THEN 1000.0 WHEN 'sec' THEN 1000.0 WHEN 'secs' THEN 1000.0
-                                            WHEN 'seconds' THEN 1000.0 WHEN 'us' THEN 0.001 WHEN 'µs' THEN 0.001
-                                            WHEN 'min' THEN 60000.0 ELSE 1.0 END)::real
-           FROM regexp_match(sel.message, '(?<![A-Za-z0-9_.])([0-9]+(?:\.[0-9]+)?)[ \t]?'
-                                          '(ms|msec|s|sec|secs|seconds|us|µs|min)(?![A-Za-z0-9_])') AS m
-       )) AS line_duration_ms,
+       coalesce(sel.attr_duration_ms,
+                CASE WHEN sel.message_duration_ms IS NULL THEN logintel.message_duration_ms(sel.message)
+                     WHEN sel.message_duration_ms <> 'NaN' THEN sel.message_duration_ms END) AS line_duration_ms,
        coalesce(t.id, -1) AS template_id, coalesce(t.template_key, '') AS template_key,
        bk.n AS bucket_total, bk.n_warn AS bucket_warn, bk.n_error AS bucket_error,
        r.r_total AS svc_rate_total, r.r_warn AS svc_rate_warn, r.r_error AS svc_rate_error
