@@ -280,6 +280,12 @@ def test_a_bytea_message_column_is_decoded_and_bad_bytes_are_quarantined(fresh_d
     assert bad[2] == "message (bytea): invalid UTF-8 at byte 0"
     assert bad[3] == "message (bytea): NUL byte in record" and bad[5] == "empty message"
     assert json.loads(bytes(raw))["key"] == 2  # the row's values are kept
+    # read again from the start (these rows take the staged path, not merge_checked): every row
+    # is a duplicate by the source's key, nothing is loaded or quarantined twice
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("DELETE FROM logintel.extract_watermarks")
+    again = extract(fresh_db, table, chunk_rows=100)
+    assert [(r.read, r.loaded, r.duplicates, r.quarantined) for r in again] == [(5, 0, 5, 0)]
 
 
 def test_a_duration_column_is_the_duration_the_slow_line_checks_read(fresh_db, source, monkeypatch):
