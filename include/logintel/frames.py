@@ -36,10 +36,18 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     from .masking import MASKER_VERSION
     from .settings import get_settings
 
-    frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
-                       {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)),
-                        "corrected": corrected, "duration_attrs": get_settings().duration_attr_keys,
-                        "masker_version": MASKER_VERSION})
+    # The planner takes the selected logs for a few rows (a CTE's estimate) and sorts them, messages
+    # and all, for a merge join with the chunk's few thousand buckets; the hash join it then skips
+    # reads a 200,000-log chunk about 30 % faster (1.7 -> 1.2 s on the benchmark's database).
+    conn.execute("SET enable_mergejoin = off")
+    try:
+        frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
+                           {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)),
+                            "corrected": corrected, "duration_attrs": get_settings().duration_attr_keys,
+                            "masker_version": MASKER_VERSION})
+    finally:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+            conn.execute("RESET enable_mergejoin")
     if frame.empty:
         return frame
     for col, dtype in LOG_DTYPES.items():

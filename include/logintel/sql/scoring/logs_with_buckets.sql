@@ -19,7 +19,7 @@ WITH sel AS (
                                                    WHERE c.log_id = l.id), l.level)
                 ELSE l.level END AS level,
            l.message, l.is_anomaly, l.template_id, l.message_duration_ms,
-           CASE WHEN l.attrs IS NOT NULL THEN (
+           CASE WHEN l.attrs ?| %(duration_attrs)s::text[] THEN (  -- the lookup only where a key is there
                SELECT a.value::real
                FROM unnest(%(duration_attrs)s::text[]) WITH ORDINALITY AS k(name, pos)
                CROSS JOIN LATERAL (SELECT l.attrs ->> k.name AS value) a
