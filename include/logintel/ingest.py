@@ -5,6 +5,7 @@ One batch is one transaction: either every record read is accounted for
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -19,10 +20,10 @@ from typing import Callable, Iterable, Iterator
 import msgspec
 import psycopg
 
-from . import db, template_catalog
+from . import db, masking_worker, template_catalog
 from .durations import message_duration_ms
 from .hashing import file_sha256
-from .masking import MASKER_VERSION, TemplateMasker, thread_masker
+from .masking import MASKER_VERSION, thread_masker
 from .progress import RowProgress
 from .settings import mask_url
 from .sources import Record, iter_records
@@ -56,6 +57,8 @@ class BatchResult:
 
 def _dedupe_key(rec: Record, counts: dict[bytes, int]) -> str:
     """md5 of the record's content and its occurrence number in the file, as uuid text."""
+    if len(counts) >= _OCCURRENCE_RESET:
+        counts.clear()
     content = f"{rec.ts.isoformat()}\x1f{rec.level}\x1f{rec.service}\x1f{rec.message}".encode("utf-8", "surrogatepass")
     digest = hashlib.md5(content).digest()
     n = counts.get(digest, 0)
@@ -113,15 +116,8 @@ class _LineProgress:
             self.size -= path.stat().st_size
 
 
-def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
-                dedupe: Callable[[Record], str] | None = None, *, keys: set[str] | None = None,
-                progress: _LineProgress | None = None, masker: TemplateMasker | None = None) -> Iterator[tuple]:
-    """Staging rows for every record: good ones with a dedupe key (content + occurrence in the file,
-    or `dedupe(record)`: a table source's primary key) and their template key (added to `keys`),
-    bad ones with raw bytes and reason. `masker`: the thread's own unless given (a loader that
-    iterates in another thread passes its caller's, which only that thread then uses)."""
-    counts: dict[bytes, int] = {}
-    template_key = (masker or thread_masker()).key
+def _counted(records: Iterable[Record], tally: dict[str, int], progress: _LineProgress | None) -> Iterator[Record]:
+    """The records as they pass, counted in `tally["read"]` and on the progress bar."""
     raw_bytes = 0
     for rec in records:
         tally["read"] += 1
@@ -130,23 +126,72 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
             if not tally["read"] % _PROGRESS_EVERY:
                 progress.advance(_PROGRESS_EVERY, raw_bytes)
                 raw_bytes = 0
+        yield rec
+
+
+def _bad_row(rec: Record, source: str) -> tuple:
+    return (None, None, source, rec.line, None, None, None, None, None, None, None, rec.raw, rec.error)
+
+
+def _good_head(rec: Record, source: str) -> tuple:
+    """A good record's staging row up to its duration (then: duration, dedupe key, template key,
+    raw, error)."""
+    return (rec.ts, rec.service, source, rec.line, rec.level, rec.message, rec.is_anomaly, attrs_text(rec.attrs))
+
+
+def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
+                dedupe: Callable[[Record], str] | None = None, *, keys: set[str] | None = None,
+                progress: _LineProgress | None = None) -> Iterator[tuple]:
+    """Staging rows for every record: good ones with a dedupe key (content + occurrence in the file,
+    or `dedupe(record)`: a table source's primary key) and their template key (added to `keys`),
+    bad ones with raw bytes and reason."""
+    counts: dict[bytes, int] = {}
+    template_key = thread_masker().key
+    for rec in _counted(records, tally, progress):
         if rec.error is not None:
-            yield (None, None, source, rec.line, None, None, None, None, None, None, None, rec.raw, rec.error)
+            yield _bad_row(rec, source)
             continue
-        if len(counts) >= _OCCURRENCE_RESET:
-            counts.clear()
         key = template_key(rec.message)
         if keys is not None:
             keys.add(key)
-        yield (rec.ts, rec.service, source, rec.line, rec.level, rec.message, rec.is_anomaly,
-               attrs_text(rec.attrs), message_duration_ms(rec.message),
-               dedupe(rec) if dedupe else _dedupe_key(rec, counts), key, None, None)
+        yield _good_head(rec, source) + (message_duration_ms(rec.message),
+                                         dedupe(rec) if dedupe else _dedupe_key(rec, counts), key, None, None)
 
 
-def chunks_ahead(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
-    """Lists of `size` rows, built by a thread one chunk ahead of the caller: parsing and masking the
-    next chunk overlap the server's work on this one (the loader waits on its connection with the
-    GIL released). An error of the thread is raised here; closing this generator stops the thread."""
+def _stage_chunks(records: Iterable[Record], source: str, tally: dict[str, int],
+                  dedupe: Callable[[Record], str] | None, progress: _LineProgress | None) -> Iterator[list[tuple]]:
+    """The staging rows of `_stage_rows` in lists of LOAD_CHUNK_ROWS. From the second chunk on,
+    a chunk's messages are masked in a helper process (masking_worker) while this thread works
+    out its other columns; a load of one chunk never starts one."""
+    counts: dict[bytes, int] = {}
+    rest = _counted(records, tally, progress)
+    masking: masking_worker.MaskingWorker | masking_worker.InProcessMasking = masking_worker.InProcessMasking()
+    try:
+        while chunk := list(islice(rest, LOAD_CHUNK_ROWS)):
+            good = [r for r in chunk if r.error is None]
+            reply = masking.submit([r.message for r in good])  # masked elsewhere meanwhile
+            heads = [_good_head(r, source) for r in good]
+            dedupe_keys = [dedupe(r) if dedupe else _dedupe_key(r, counts) for r in good]
+            keys, durations = reply()
+            rows = iter(zip(heads, durations, dedupe_keys, keys))
+            staged = []
+            for rec in chunk:
+                if rec.error is None:
+                    head, duration, dedupe_key, key = next(rows)
+                    staged.append(head + (duration, dedupe_key, key, None, None))
+                else:
+                    staged.append(_bad_row(rec, source))
+            yield staged
+            if len(chunk) == LOAD_CHUNK_ROWS and isinstance(masking, masking_worker.InProcessMasking):
+                masking = masking_worker.start(wanted=True)  # more to come: worth a process
+    finally:
+        masking.close()
+
+
+def chunks_ahead(chunks: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+    """The `chunks`, built by a thread one chunk ahead of the caller: parsing and masking the next
+    chunk overlap the server's work on this one (the loader waits on its connection with the GIL
+    released). An error of the thread is raised here; closing this generator stops the thread."""
     ready: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -161,12 +206,16 @@ def chunks_ahead(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
 
     def produce() -> None:
         try:
-            while chunk := list(islice(rows, size)):
+            for chunk in chunks:
                 if not put(chunk):
                     return
             put(None)
         except BaseException as exc:  # handed to the caller, raised there
             put(exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # a generator's cleanup (the masking helper process ends with the load)
 
     worker = threading.Thread(target=produce, name="logintel-ingest-reader", daemon=True)
     worker.start()
@@ -178,6 +227,20 @@ def chunks_ahead(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
     finally:
         stop.set()
         worker.join()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector off while a load runs: records and rows make no reference cycles,
+    but their millions of allocations made it scan the chunks in flight again and again (about
+    15 % of the load's Python time at 1M lines)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def ensure_partitions(url: str) -> int:
@@ -240,27 +303,27 @@ def load_records(conn: psycopg.Connection, records: Iterable[Record], source: st
     conn.execute(db.sql("ingest/stage_keys"))
     ids: dict[str, int] = {}
     received = loaded = duplicates = 0
-    rows = _stage_rows(records, source, tally, dedupe, progress=progress, masker=thread_masker())
-    for chunk in chunks_ahead(rows, LOAD_CHUNK_ROWS):
-        good = [r for r in chunk if r[_ERROR] is None]
-        if len(good) < len(chunk):
-            received += db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, (r for r in chunk if r[_ERROR] is not None))
-        if not good:
-            continue
-        new_keys = {r[_TEMPLATE_KEY] for r in good}.difference(ids)
-        if new_keys:  # committed apart from the batch (see template_catalog.ensure_ids)
-            ids.update(template_catalog.ensure_ids(url, new_keys))
-        conn.execute("TRUNCATE ingest_keys")
-        received += db.copy_rows(conn, "ingest_keys", ["ord", "dedupe_key"],
-                                 ((i, r[_DEDUPE_KEY]) for i, r in enumerate(good)))
-        fresh = sorted(o for (o,) in conn.execute(db.sql("ingest/claim_keys")))
-        # a duplicate is a record whose key the server found stored or repeated, never "the rest":
-        # a fresh record that fails to load breaks the batch's read = loaded + duplicates + quarantined
-        duplicates += len(good) - len(fresh)
-        batch_id = result.batch_id
-        loaded += db.copy_rows(conn, "logintel.logs", LOG_COLUMNS,
-                               (good[i][:9] + (batch_id, good[i][_DEDUPE_KEY], ids[good[i][_TEMPLATE_KEY]])
-                                for i in fresh))
+    with gc_paused():
+        for chunk in chunks_ahead(_stage_chunks(records, source, tally, dedupe, progress)):
+            good = [r for r in chunk if r[_ERROR] is None]
+            if len(good) < len(chunk):
+                received += db.copy_rows(conn, "ingest_stage", STAGE_COLUMNS, (r for r in chunk if r[_ERROR] is not None))
+            if not good:
+                continue
+            new_keys = {r[_TEMPLATE_KEY] for r in good}.difference(ids)
+            if new_keys:  # committed apart from the batch (see template_catalog.ensure_ids)
+                ids.update(template_catalog.ensure_ids(url, new_keys))
+            conn.execute("TRUNCATE ingest_keys")
+            received += db.copy_rows(conn, "ingest_keys", ["ord", "dedupe_key"],
+                                     ((i, r[_DEDUPE_KEY]) for i, r in enumerate(good)))
+            fresh = sorted(o for (o,) in conn.execute(db.sql("ingest/claim_keys")))
+            # a duplicate is a record whose key the server found stored or repeated, never "the rest":
+            # a fresh record that fails to load breaks the batch's read = loaded + duplicates + quarantined
+            duplicates += len(good) - len(fresh)
+            batch_id = result.batch_id
+            loaded += db.copy_rows(conn, "logintel.logs", LOG_COLUMNS,
+                                   (good[i][:9] + (batch_id, good[i][_DEDUPE_KEY], ids[good[i][_TEMPLATE_KEY]])
+                                    for i in fresh))
     if progress is not None:
         progress.advance(tally["read"] % _PROGRESS_EVERY, 0)
     read = tally["read"]

@@ -202,3 +202,70 @@ def test_replay_of_a_record_already_loaded_counts_a_duplicate(fresh_db, tmp_path
     result = quarantine.replay(fresh_db)
     assert (result.read, result.loaded, result.duplicates, result.quarantined) == (1, 0, 1, 0)
     assert _count(fresh_db, "SELECT count(*) FROM logintel.logs_quarantine") == 0
+
+
+def test_a_load_of_many_chunks_masks_in_a_helper_process_with_the_same_results(fresh_db, tmp_path, monkeypatch):
+    """From the second chunk on, messages are masked (and their durations read) in a helper
+    process: every stored line's template and duration equal this process's own masking, bad
+    records in between keep their place, and the helper is gone when the load ends."""
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    import logintel.ingest as ingest
+    from logintel import masking_worker
+    from logintel.durations import durations_ms
+    from logintel.masking import TemplateMasker
+    from logintel.synthetic import generate, write_logs
+
+    monkeypatch.setattr(ingest, "LOAD_CHUNK_ROWS", 400)
+    helpers = []
+    real_start = masking_worker.start
+
+    def spy(wanted: bool):
+        helper = real_start(wanted)
+        helpers.append(helper)
+        return helper
+
+    monkeypatch.setattr(masking_worker, "start", spy)
+    path = tmp_path / "big.jsonl"
+    write_logs(generate(2000, days=1, seed=11, start=datetime(2026, 1, 5, tzinfo=timezone.utc)), path)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:900] + ["{not json"] + lines[900:]) + "\n")
+    r = ingest_paths([path], url=fresh_db)
+    assert (r.read, r.loaded, r.quarantined) == (2001, 2000, 1)
+    assert len(helpers) == 1 and isinstance(helpers[0], masking_worker.MaskingWorker)
+    assert helpers[0]._proc.poll() is not None  # ended with the load
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("""SELECT l.message, t.template_key, l.message_duration_ms, l.source_line
+                               FROM logintel.logs l JOIN logintel.templates t ON t.id = l.template_id
+                               ORDER BY l.id""").fetchall()
+    messages = [m for m, _, _, _ in rows]
+    assert [k for _, k, _, _ in rows] == TemplateMasker().keys(messages)
+    assert np.array_equal(np.array([d for _, _, d, _ in rows], dtype=np.float32), durations_ms(messages),
+                          equal_nan=True)
+    assert [n for _, _, _, n in rows] == list(range(1, 901)) + list(range(902, 2002))  # file order, line numbers
+
+
+def test_a_masking_helper_that_dies_fails_the_batch_and_writes_nothing(fresh_db, tmp_path, monkeypatch):
+    import logintel.ingest as ingest
+    from logintel import masking_worker
+
+    monkeypatch.setattr(ingest, "LOAD_CHUNK_ROWS", 20)
+    real_start = masking_worker.start
+
+    def dead(wanted: bool):
+        helper = real_start(wanted)
+        helper._proc.kill()
+        helper._proc.wait()
+        return helper
+
+    monkeypatch.setattr(masking_worker, "start", dead)
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(_lines(100)) + "\n")
+    with pytest.raises(masking_worker.MaskingWorkerError, match="masking helper process died"):
+        ingest_paths([path], url=fresh_db)
+    assert _count(fresh_db, "SELECT count(*) FROM logintel.logs") == 0
+    assert _count(fresh_db, "SELECT count(*) FROM logintel.log_keys") == 0
+    status, reason = _row(fresh_db, "SELECT status, failure_reason FROM logintel.ingest_batches")
+    assert status == "failed" and "masking helper process died" in reason
