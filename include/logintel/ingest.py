@@ -25,7 +25,7 @@ from .durations import message_duration_ms
 from .hashing import file_sha256
 from .masking import MASKER_VERSION, thread_masker
 from .progress import RowProgress
-from .settings import mask_url
+from .settings import get_settings, mask_url
 from .sources import Record, iter_records
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,6 @@ STAGE_COLUMNS = ["ts", "service", "source", "source_line", "level", "message", "
 _DEDUPE_KEY, _TEMPLATE_KEY, _ERROR = 9, 10, 12  # positions in a staging row
 # a loaded record: the first nine staging columns, then its batch, key and catalog id
 LOG_COLUMNS = STAGE_COLUMNS[:9] + ["ingest_batch_id", "dedupe_key", "template_id"]
-# records per chunk of a load: one key claim and one COPY each (about 25 MB of rows in memory)
-LOAD_CHUNK_ROWS = 50_000
 
 
 class _LineProgress:
@@ -160,14 +158,15 @@ def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
 
 def _stage_chunks(records: Iterable[Record], source: str, tally: dict[str, int],
                   dedupe: Callable[[Record], str] | None, progress: _LineProgress | None) -> Iterator[list[tuple]]:
-    """The staging rows of `_stage_rows` in lists of LOAD_CHUNK_ROWS. From the second chunk on,
+    """The staging rows of `_stage_rows` in lists of LOGINTEL_INGEST_CHUNK_ROWS. From the second chunk on,
     a chunk's messages are masked in a helper process (masking_worker) while this thread works
     out its other columns; a load of one chunk never starts one."""
     counts: dict[bytes, int] = {}
     rest = _counted(records, tally, progress)
+    size = get_settings().ingest_chunk_rows  # LOGINTEL_INGEST_CHUNK_ROWS
     masking: masking_worker.MaskingWorker | masking_worker.InProcessMasking = masking_worker.InProcessMasking()
     try:
-        while chunk := list(islice(rest, LOAD_CHUNK_ROWS)):
+        while chunk := list(islice(rest, size)):
             good = [r for r in chunk if r.error is None]
             reply = masking.submit([r.message for r in good])  # masked elsewhere meanwhile
             heads = [_good_head(r, source) for r in good]
@@ -182,7 +181,7 @@ def _stage_chunks(records: Iterable[Record], source: str, tally: dict[str, int],
                 else:
                     staged.append(_bad_row(rec, source))
             yield staged
-            if len(chunk) == LOAD_CHUNK_ROWS and isinstance(masking, masking_worker.InProcessMasking):
+            if len(chunk) == size and isinstance(masking, masking_worker.InProcessMasking):
                 masking = masking_worker.start(wanted=True)  # more to come: worth a process
     finally:
         masking.close()

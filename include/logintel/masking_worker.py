@@ -129,7 +129,9 @@ def start(wanted: bool) -> MaskingWorker | InProcessMasking:
     if not wanted or (os.cpu_count() or 1) < 2:
         return InProcessMasking()
     try:
-        return MaskingWorker()
+        worker = MaskingWorker()
+        log.info("masking in a helper process (pid %d)", worker._proc.pid)
+        return worker
     except OSError as exc:
         log.warning("masking in-process: the helper process did not start (%s)", exc)
         return InProcessMasking()

@@ -52,6 +52,8 @@ class Settings:
     # the scoring DAG's Params use the same limits for partitions, chunk_size and confidence
     chunk_size: int = _env("LOGINTEL_CHUNK_SIZE", parse_int, 200_000, 1000, 5_000_000)
     partitions: int = _env("LOGINTEL_PARTITIONS", parse_int, 2, 1, 64)
+    # records per ingest chunk (one key claim and one COPY each; two or three chunks are in memory)
+    ingest_chunk_rows: int = _env("LOGINTEL_INGEST_CHUNK_ROWS", parse_int, 50_000, 1000, 1_000_000)
     confidence: float = _env("LOGINTEL_CONFIDENCE", parse_float, 0.9, 0.5, 1.0)
     # anomaly findings' confidences are calibrated (episodes.CALIBRATION_SHIFT): 0.5 = more likely right than not
     anomaly_confidence: float = _env("LOGINTEL_ANOMALY_CONFIDENCE", parse_float, 0.5, 0.5, 1.0)

@@ -44,8 +44,10 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
     alerts_conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
                    "extra": {"disable_tls": True, "disable_ssl": True, "to": "oncall@example.org"}}
     # The tasks get the URL with a password (the trust-auth test server ignores it): no task log may show it.
+    # Chunks of 1,000 records: the 6,000-line file is masked in a helper process inside the Airflow task.
     env = airflow_env(_with_password(fresh_db), tmp_path, AIRFLOW_CONN_LOGINTEL_ALERTS=json.dumps(alerts_conn),
-                      AIRFLOW__LOGGING__LOGGING_LEVEL="INFO")  # the task logs in full, to scan them
+                      AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",  # the task logs in full, to scan them
+                      LOGINTEL_INGEST_CHUNK_ROWS="1000")
 
     outputs = [dags_test("log_ingest", env),
                dags_test("log_simulate_issues", env, conf='{"rate": 0.03, "scheme": "reference", "seed": 1}'),
@@ -54,6 +56,7 @@ def test_full_chain_with_airflow_dags_test(fresh_db, tmp_path, smtp_server):
     assert "score_partition" in outputs[-2]
     task_logs = "".join(outputs) + "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*.log"))
     assert len(task_logs) > 10_000 and "ingest_files" in task_logs  # the task logs were scanned, not nothing
+    assert "masking in a helper process" in task_logs  # started in the task (and its keys checked below)
     assert PASSWORD not in task_logs
 
     first = _counts(fresh_db)

@@ -218,7 +218,7 @@ def test_a_load_of_many_chunks_masks_in_a_helper_process_with_the_same_results(f
     from logintel.masking import TemplateMasker
     from logintel.synthetic import generate, write_logs
 
-    monkeypatch.setattr(ingest, "LOAD_CHUNK_ROWS", 400)
+    monkeypatch.setenv("LOGINTEL_INGEST_CHUNK_ROWS", "1000")
     helpers = []
     real_start = masking_worker.start
 
@@ -251,7 +251,7 @@ def test_a_masking_helper_that_dies_fails_the_batch_and_writes_nothing(fresh_db,
     import logintel.ingest as ingest
     from logintel import masking_worker
 
-    monkeypatch.setattr(ingest, "LOAD_CHUNK_ROWS", 20)
+    monkeypatch.setenv("LOGINTEL_INGEST_CHUNK_ROWS", "1000")
     real_start = masking_worker.start
 
     def dead(wanted: bool):
@@ -262,7 +262,7 @@ def test_a_masking_helper_that_dies_fails_the_batch_and_writes_nothing(fresh_db,
 
     monkeypatch.setattr(masking_worker, "start", dead)
     path = tmp_path / "a.jsonl"
-    path.write_text("\n".join(_lines(100)) + "\n")
+    path.write_text("\n".join(_lines(2500)) + "\n")
     with pytest.raises(masking_worker.MaskingWorkerError, match="masking helper process died"):
         ingest_paths([path], url=fresh_db)
     assert _count(fresh_db, "SELECT count(*) FROM logintel.logs") == 0
