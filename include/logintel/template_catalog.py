@@ -1,8 +1,9 @@
 """The template catalog: each distinct template key once, with an id every log carries.
 
-Masking runs once per message in the product's life: ingest masks each record as it stages it
-(:func:`keys_for`), the keys get catalog ids (:func:`ensure_ids`, committed on a connection of
-their own so a batch holds no lock on the catalog) and the merge stores the id with the log.
+Masking runs once per message in the product's life: ingest masks each record as it reads it
+(from its second chunk in a helper process, :mod:`logintel.masking_worker`), the keys get catalog
+ids (:func:`ensure_ids`, committed on a connection of their own so a batch holds no lock on the
+catalog) and ingest's COPY into ``logs`` (or extract's merge) stores the id with the log.
 Logs stored without one (before the catalog existed, or by extract's server-side path) are
 templated by :func:`assign`, which also moves every stored log to a new masker version
 (``retemplate=True``): an explicit step, in chunks that commit, so it resumes where it stopped.
