@@ -140,27 +140,20 @@ def _good_head(rec: Record, source: str) -> tuple:
 def _stage_rows(records: Iterable[Record], source: str, tally: dict[str, int],
                 dedupe: Callable[[Record], str] | None = None, *, keys: set[str] | None = None,
                 progress: _LineProgress | None = None) -> Iterator[tuple]:
-    """Staging rows for every record: good ones with a dedupe key (content + occurrence in the file,
-    or `dedupe(record)`: a table source's primary key) and their template key (added to `keys`),
-    bad ones with raw bytes and reason."""
-    counts: dict[bytes, int] = {}
-    template_key = thread_masker().key
-    for rec in _counted(records, tally, progress):
-        if rec.error is not None:
-            yield _bad_row(rec, source)
-            continue
-        key = template_key(rec.message)
+    """Staging rows for every record, one at a time (the rows of `_stage_chunks`): good ones with
+    a dedupe key (content + occurrence in the file, or `dedupe(record)`: a table source's primary
+    key) and their template key (added to `keys`), bad ones with raw bytes and reason."""
+    for chunk in _stage_chunks(records, source, tally, dedupe, progress):
         if keys is not None:
-            keys.add(key)
-        yield _good_head(rec, source) + (message_duration_ms(rec.message),
-                                         dedupe(rec) if dedupe else _dedupe_key(rec, counts), key, None, None)
+            keys.update(r[_TEMPLATE_KEY] for r in chunk if r[_ERROR] is None)
+        yield from chunk
 
 
 def _stage_chunks(records: Iterable[Record], source: str, tally: dict[str, int],
                   dedupe: Callable[[Record], str] | None, progress: _LineProgress | None) -> Iterator[list[tuple]]:
-    """The staging rows of `_stage_rows` in lists of LOGINTEL_INGEST_CHUNK_ROWS. From the second chunk on,
-    a chunk's messages are masked in a helper process (masking_worker) while this thread works
-    out its other columns; a load of one chunk never starts one."""
+    """Staging rows in lists of LOGINTEL_INGEST_CHUNK_ROWS. From the second chunk on, a chunk's
+    messages are masked in a helper process (masking_worker) while this thread works out its other
+    columns; a load of one chunk never starts one."""
     counts: dict[bytes, int] = {}
     rest = _counted(records, tally, progress)
     size = get_settings().ingest_chunk_rows  # LOGINTEL_INGEST_CHUNK_ROWS
@@ -301,6 +294,7 @@ def load_records(conn: psycopg.Connection, records: Iterable[Record], source: st
     conn.execute("TRUNCATE ingest_stage")
     conn.execute(db.sql("ingest/stage_keys"))
     ids: dict[str, int] = {}
+    batch_id = result.batch_id
     received = loaded = duplicates = 0
     with gc_paused():
         for chunk in chunks_ahead(_stage_chunks(records, source, tally, dedupe, progress)):
@@ -319,7 +313,6 @@ def load_records(conn: psycopg.Connection, records: Iterable[Record], source: st
             # a duplicate is a record whose key the server found stored or repeated, never "the rest":
             # a fresh record that fails to load breaks the batch's read = loaded + duplicates + quarantined
             duplicates += len(good) - len(fresh)
-            batch_id = result.batch_id
             loaded += db.copy_rows(conn, "logintel.logs", LOG_COLUMNS,
                                    (good[i][:9] + (batch_id, good[i][_DEDUPE_KEY], ids[good[i][_TEMPLATE_KEY]])
                                     for i in fresh))
@@ -331,7 +324,7 @@ def load_records(conn: psycopg.Connection, records: Iterable[Record], source: st
     staged = db.query_one(conn, "ingest/stage_counts")  # the bad records: the only ones staged now
     result.duplicates += duplicates + staged["bad_stored"] + staged["bad_repeated"]
     result.loaded += loaded
-    result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": result.batch_id}).rowcount
+    result.quarantined += conn.execute(db.sql("ingest/quarantine"), {"batch_id": batch_id}).rowcount
     result.read += read
     result.files.append(source)
     return read

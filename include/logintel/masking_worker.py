@@ -74,7 +74,6 @@ class MaskingWorker:
         package_root = str(Path(__file__).resolve().parents[1])  # this very code, whatever the path
         self._proc = subprocess.Popen([sys.executable, "-c", _HELPER, package_root], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE)
-        self._pending = 0
 
     def submit(self, messages: list[str]) -> Reply:
         if not messages:  # an empty frame would end the helper
@@ -83,12 +82,10 @@ class MaskingWorker:
             _write_frame(self._proc.stdin, _encode(messages))
         except (BrokenPipeError, OSError) as exc:
             raise MaskingWorkerError(f"the masking helper process died (exit code {self._proc.poll()})") from exc
-        self._pending += 1
         expected = len(messages)
 
         def reply() -> tuple[list[str], list[float]]:
             payload = _read_frame(self._proc.stdout)
-            self._pending -= 1
             if payload is None:
                 raise MaskingWorkerError(f"the masking helper process died (exit code {self._proc.wait()})")
             keys, durations = _decode_reply(payload)

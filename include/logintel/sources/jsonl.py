@@ -57,9 +57,18 @@ def _finite_float(text: str) -> float:
 
 
 _decode = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float).decode
-# msgspec parses the well-formed lines 3x faster; it refuses NaN, Infinity and 1e400 as the hooks
-# above do, so a line it parses is one the stdlib decoder parses to the same value
 _fast_decode = msgspec.json.Decoder().decode
+
+
+def _decode_line(text: str) -> object:
+    """msgspec first: it parses well-formed lines 3x faster and refuses NaN, Infinity and 1e400 as
+    the hooks above do, so a line it parses is one the stdlib decoder parses to the same value.
+    What it refuses goes to the stdlib decoder, which parses it (a lone surrogate escape, caught by
+    the caller) or raises the error the quarantine reason is made of, as it always did."""
+    try:
+        return _fast_decode(text)
+    except (msgspec.MsgspecError, RecursionError):
+        return _decode(text)
 
 
 def _take(obj: dict, keys: tuple[str, ...]) -> object:
@@ -126,8 +135,7 @@ def _json_error(exc: Exception) -> str:
 def parse_jsonl(
     blocks: Iterator[tuple[int, list[bytes]]], default_service: str | None
 ) -> Iterator[Record]:
-    decode = _decode
-    fast_decode = _fast_decode
+    decode = _decode_line
     fromiso = datetime.fromisoformat
     level_cache = LEVEL_CACHE  # raw spelling -> level, seeded with the common ones
     for start, lines in blocks:
@@ -148,14 +156,7 @@ def parse_jsonl(
                 yield bad_record(lineno, raw, f"invalid UTF-8 at byte {exc.start}")
                 continue
             try:
-                obj = fast_decode(text)
-            except (msgspec.MsgspecError, RecursionError):
-                obj = _MISSING
-            try:
-                # what msgspec refuses, the stdlib decoder parses (a lone surrogate escape, caught
-                # below) or names the reason for, as it always did
-                if obj is _MISSING:
-                    obj = decode(text)
+                obj = decode(text)
             except (ValueError, RecursionError) as exc:
                 if text.isspace():
                     continue  # blank line
