@@ -16,7 +16,11 @@ class CoverageError(RuntimeError):
 def take_snapshot(url: str, run_id: int) -> list[dict]:
     """Record the coverage of scoring run `run_id` (again: replaced) and return it per service."""
     with db.transaction(url) as conn:
-        conn.execute(db.sql("coverage/snapshot"), {"run_id": int(run_id)})
+        run = db.query_one(conn, "drift/run", {"run_id": int(run_id)})
+        if run is not None:  # (no run: nothing to record, as before)
+            # the version's scored ids are hashed once: in memory, not in batches on disk
+            conn.execute("SET LOCAL work_mem = '256MB'")
+            conn.execute(db.sql("coverage/snapshot"), {"run_id": int(run_id), "model_version": run["model_version"]})
     with db.connect(url) as conn:
         return latest(conn)
 

@@ -4,7 +4,9 @@ Per service, on every scoring run (``sql/drift/``): the share of lines from temp
 never had (a new release), whether the service is new, the population stability index (PSI) of
 its level mix and of its message lengths (log2 bins), the largest level-mix PSI of one of its
 templates (a call site that changed its level while the service's mix hardly moved), and its
-anomaly-flag rate against the history's. The figures go to ``logintel.drift_snapshots``; the GX suite ``scoring_drift`` checks
+anomaly-flag rate against the history's. Both sides are summed from the counts the scoring runs
+wrote while they scored (``run_counts.py``) where those are whole, else from the predictions
+joined with their logs. The figures go to ``logintel.drift_snapshots``; the GX suite ``scoring_drift`` checks
 them against the settings (``LOGINTEL_DRIFT_*``), so drift is a failed validation in ``dq_runs``
 and Data Docs, shown in the report, the summary and the Airflow view. Drift is a signal, not a
 fault: the DAG task records it and carries on.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import db
+from . import db, run_counts
 
 __all__ = ["population_stability", "template_level_shift", "drift_figures", "take_snapshot", "check", "latest", "history",
            "SNAPSHOT_COLUMNS"]
@@ -96,12 +98,14 @@ def take_snapshot(url: str, run_id: int) -> list[dict]:
         if run is None:
             raise ValueError(f"no scoring run {run_id}")
         version = {"model_version": run["model_version"]}
-        # the history's side, once per model version
-        conn.execute(db.sql("drift/store_reference"), version)
+        # the history's side, once per model version; both sides from the counts the runs wrote
+        # while scoring where they are whole (run_counts.py), else from the predictions
+        counted = run_counts.all_counted(conn, run["model_version"])
+        conn.execute(db.sql("drift/store_reference_counted" if counted else "drift/store_reference"), version)
         reference = frames.read_frame(conn, db.sql("drift/reference"), version, dtypes=_COUNTS)
         ref_lengths = frames.read_frame(conn, db.sql("drift/length_reference"), version, dtypes=_LENGTHS)
-        both = frames.read_frame(conn, db.sql("drift/current"), {"run_id": int(run_id)},
-                                 dtypes={**_COUNTS, "length_bin": "str"})
+        both = frames.read_frame(conn, db.sql("drift/current_counted" if run["counted"] else "drift/current"),
+                                 {"run_id": int(run_id)}, dtypes={**_COUNTS, "length_bin": "str"})
         by_length = both["length_bin"].ne("")  # the length grouping set (the other's bin is NULL: '' in CSV)
         current = both[~by_length].drop(columns="length_bin")
         cur_lengths = both[by_length].astype({"length_bin": "int64"})[list(_LENGTHS)]

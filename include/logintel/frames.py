@@ -5,7 +5,8 @@ import io
 
 import psycopg
 
-LOG_DTYPES = {"id": "int64", "service": "str", "level": "str", "message": "str",
+LOG_DTYPES = {"id": "int64", "service": "str", "level": "str", "message": "str", "length_bin": "int64",
+              "ingested_us": "int64",
               "template_id": "int64", "template_key": "str",
               "bucket_total": "int64", "bucket_warn": "int64", "bucket_error": "int64",
               "svc_rate_total": "float64", "svc_rate_warn": "float64", "svc_rate_error": "float64"}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import psycopg
 
-from . import db, registry, template_catalog
+from . import db, registry, run_counts, template_catalog
 from .progress import RowProgress
 from .registry import ModelRef
 
@@ -118,24 +118,28 @@ def _chunk_lock(version: str, start: int) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _write_chunk(conn, version: str, run_id: int, frame, preds) -> int:
-    """COPY the chunk's predictions straight into ml_predictions (binary, built with NumPy); if
-    another run wrote some of them meanwhile (a unique violation), fall back to staging + upsert
-    for this chunk."""
+def _write_chunk(conn, run: ScoringRun, start: int, frame, preds, history_max_id: int) -> int:
+    """COPY the chunk's predictions straight into ml_predictions (binary, built with NumPy), and
+    its counts (run_counts.py); if another run wrote some of them meanwhile (a unique violation),
+    fall back to staging + upsert for this chunk, and mark the run uncounted."""
     from .binary_copy import encode
 
-    columns = _prediction_columns(frame, preds, version, run_id)
+    version = run.model.version
+    columns = _prediction_columns(frame, preds, version, run.run_id)
     try:
         with conn.transaction():  # a savepoint: the fallback keeps the chunk's transaction
             with conn.cursor().copy(db.sql("scoring/copy_predictions")) as copy:
                 copy.write(encode(columns, len(frame)))
+        run_counts.record(conn, run.run_id, start, frame, preds["template_key"].to_numpy(dtype=object),
+                          history_max_id)
         return len(frame)
     except psycopg.errors.UniqueViolation:
         conn.execute(db.sql("scoring/predictions_stage"))
         conn.execute("TRUNCATE predictions_stage")
         with conn.cursor().copy(db.sql("scoring/copy_predictions_stage")) as copy:
             copy.write(encode(columns[:len(PRED_COLUMNS)], len(frame)))
-        return conn.execute(db.sql("scoring/predictions_upsert"), {"model_version": version, "run_id": run_id}).rowcount
+        run_counts.mark_uncounted(conn, run.run_id)
+        return conn.execute(db.sql("scoring/predictions_upsert"), {"model_version": version, "run_id": run.run_id}).rowcount
 
 
 def _chunk_ranges(lo: int, hi: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -179,7 +183,14 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
     Chunks are aligned to multiples of the chunk size. Writing a chunk takes an advisory lock
     on (model version, chunk): a second run scoring the same logs at the same time waits,
     then hits the unique key and upserts the same rows instead (no duplicates either way).
+
+    Three chunks are in flight: the next one read (a thread), this one scored, the previous one
+    written (a second thread, its own connection): PostgreSQL inserts a chunk's predictions
+    while this process scores the next one. A failed write stops the partition at the next
+    chunk; the chunks written before it stay.
     """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from . import ml
 
     version = run.model.version
@@ -187,18 +198,32 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
     bundle = ml.load(run.model.artifact_path, run.model.sha256)
     chunk = int(chunk_size or get_settings().chunk_size)
     scored = chunks = 0
-    with db.connect(url) as conn:
+
+    with db.connect(url) as conn, ThreadPoolExecutor(max_workers=1) as writer:
+        history_max_id = run_counts.max_log_id(conn, version)
+        conn.commit()
+
+        def write(start: int, frame, preds) -> int:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_chunk_lock(version, start // chunk),))
+                n = _write_chunk(conn, run, start, frame, preds, history_max_id)
+            if progress is not None:
+                progress.advance(len(frame))
+            return n
+
+        pending: Future | None = None
         for start, _end, frame in _read_ahead(url, _chunk_ranges(lo, hi, chunk), version):
             if not len(frame):
                 continue
             with cpu_threads():
                 preds = ml.predict(bundle, frame)
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_chunk_lock(version, start // chunk),))
-                scored += _write_chunk(conn, version, run.run_id, frame, preds)
+            if pending is not None:  # one write in flight: memory stays at three chunks
+                scored += pending.result()
                 chunks += 1
-            if progress is not None:
-                progress.advance(len(frame))
+            pending = writer.submit(write, start, frame, preds)
+        if pending is not None:
+            scored += pending.result()
+            chunks += 1
     return PartitionResult(lo, hi, scored, chunks)
 
 

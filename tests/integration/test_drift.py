@@ -94,3 +94,48 @@ def test_a_shifted_batch_drifts_and_says_where(trained, tmp_path):
     assert {r["service"] for r in collect(url)["drift"]} >= {"billing", "gateway", "payments"}
     html = write_report(url).read_text()
     assert "Drift against the model" in html and "shifted" in html
+
+
+def _rows(conn, name: str, params: dict) -> list[tuple]:
+    return sorted((tuple("" if v is None else str(v) for v in r) for r in conn.execute(db.sql(name), params)))
+
+
+def test_the_counts_written_while_scoring_give_the_drift_the_predictions_give(fresh_db, tmp_path):
+    """Each chunk's counts (run_counts.py) summed per run and over the history equal the same
+    figures computed from the predictions joined with their logs, with chunks that straddle the
+    history's last log; a run marked uncounted is judged from the predictions."""
+    path = tmp_path / "history.jsonl"
+    write_logs(generate(6000, days=2, seed=3, start=START), path)
+    ingest_paths([path], url=fresh_db)
+    training.train_and_register(fresh_db, seed=0)
+    ingest_paths([_later(tmp_path, "later", n=3000)], url=fresh_db)  # scored in the same run
+    run = scoring.score_all(fresh_db, run_key="both", chunk_size=1700)
+    with db.connect(fresh_db) as conn:
+        version, counted, chunks = conn.execute(
+            "SELECT r.model_version, r.counted, count(DISTINCT c.chunk_start) FROM logintel.scoring_runs r "
+            "JOIN logintel.scoring_run_counts c ON c.scoring_run_id = r.id WHERE r.id = %s "
+            "GROUP BY 1, 2", (run["run_id"],)).fetchone()
+        assert counted and chunks >= 5
+        straddles = conn.execute(
+            "SELECT count(*) FROM (SELECT chunk_start FROM logintel.scoring_run_counts GROUP BY 1 "
+            "HAVING bool_or(in_history) AND bool_or(NOT in_history)) s").fetchone()[0]
+        assert straddles == 1  # one chunk holds the history's last logs and the first later ones
+        params = {"run_id": run["run_id"], "model_version": version}
+        assert _rows(conn, "drift/current_counted", params) == _rows(conn, "drift/current", params)
+        references = []
+        for store in ("drift/store_reference_counted", "drift/store_reference"):
+            with conn.transaction(force_rollback=True):
+                conn.execute("DELETE FROM logintel.drift_reference")
+                conn.execute("DELETE FROM logintel.drift_length_reference")
+                conn.execute(db.sql(store), params)
+                references.append((_rows(conn, "drift/reference", params), _rows(conn, "drift/length_reference", params)))
+        assert references[0] == references[1] and references[0][0] and references[0][1]
+    def figures() -> list[dict]:
+        return [{k: v for k, v in r.items() if k != "taken_at"} for r in drift.take_snapshot(fresh_db, run["run_id"])]
+
+    counted_figures = figures()
+    with db.transaction(fresh_db) as conn:
+        conn.execute(db.sql("scoring/mark_uncounted"), {"run_id": run["run_id"]})
+        conn.execute("DELETE FROM logintel.drift_reference")
+        conn.execute("DELETE FROM logintel.drift_length_reference")
+    assert figures() == counted_figures

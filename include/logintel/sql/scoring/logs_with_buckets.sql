@@ -11,6 +11,7 @@
 -- stored without it computed here (logintel.message_duration_ms, migration 023).
 -- template_id / template_key: the line's template from the catalog (-1 / '' for a line not
 -- templated yet with this masker version: the caller masks those few).
+-- ingested_us (microseconds since 1970), length_bin: what the run's counts need (run_counts.py).
 -- message: only for those lines (NULL for the others: the rest of the pipeline reads keys, and
 -- the messages were most of the bytes read).
 WITH sel AS (
@@ -19,6 +20,9 @@ WITH sel AS (
                                                    WHERE c.log_id = l.id), l.level)
                 ELSE l.level END AS level,
            l.message, l.is_anomaly, l.template_id, l.message_duration_ms,
+           (extract(epoch FROM l.ingested_at) * 1000000)::int8 AS ingested_us,
+           -- drift's log2 message-length bin (sql/drift/current.sql), counted while scoring
+           least(16, floor(ln(greatest(1, length(l.message))::float8) / ln(2.0)))::int AS length_bin,
            CASE WHEN l.attrs ?| %(duration_attrs)s::text[] THEN (  -- the lookup only where a key is there
                SELECT a.value::real
                FROM unnest(%(duration_attrs)s::text[]) WITH ORDINALITY AS k(name, pos)
@@ -27,7 +31,8 @@ WITH sel AS (
                ORDER BY k.pos LIMIT 1) END AS attr_duration_ms
     FROM logintel.logs l
     WHERE l.id BETWEEN %(lo)s AND %(hi)s
-      AND l.id %% %(every)s = 0
+      AND (%(every)s = 1 OR l.id %% %(every)s = 0)  -- no modulo when every log is read: the planner
+                                                    -- would take the rows for 1/200 of the range
       AND l.ts IS NOT NULL AND l.level IS NOT NULL AND l.message IS NOT NULL
       AND (%(model_version)s::text IS NULL OR NOT EXISTS (
             SELECT 1 FROM logintel.ml_predictions p
@@ -49,7 +54,7 @@ WITH sel AS (
 )
 SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level,
        CASE WHEN t.id IS NULL THEN sel.message END AS message, sel.is_anomaly,
-       sel.attr_duration_ms,
+       sel.attr_duration_ms, sel.ingested_us, sel.length_bin,
        coalesce(sel.attr_duration_ms,
                 CASE WHEN sel.message_duration_ms IS NULL THEN logintel.message_duration_ms(sel.message)
                      WHEN sel.message_duration_ms <> 'NaN' THEN sel.message_duration_ms END) AS line_duration_ms,
