@@ -6,8 +6,7 @@ import io
 import psycopg
 
 LOG_DTYPES = {"id": "int64", "service": "str", "level": "str", "message": "str", "length_bin": "int64",
-              "ingested_us": "int64",
-              "template_id": "int64", "template_key": "str",
+              "ingested_us": "int64", "template_id": "int64",
               "bucket_total": "int64", "bucket_warn": "int64", "bucket_error": "int64",
               "svc_rate_total": "float64", "svc_rate_warn": "float64", "svc_rate_error": "float64"}
 
@@ -25,6 +24,18 @@ def read_frame(conn: psycopg.Connection, query: str, params: dict | None = None,
     buf.seek(0)
     # keep_default_na=False: a message "NA" or "null" is text, not a missing value.
     return pd.read_csv(buf, dtype=dtypes, keep_default_na=False)
+
+
+def _template_keys(conn: psycopg.Connection, ids):
+    """Each row's catalog key ('' for -1: not templated), looked up once per distinct template."""
+    import numpy as np
+
+    from . import db
+
+    known = np.unique(ids[ids >= 0])
+    keys = dict(conn.execute(db.sql("scoring/template_keys"), {"ids": known.tolist()}).fetchall()) if len(known) else {}
+    values = np.array(["", *(keys[int(i)] for i in known)], dtype=object)
+    return values[np.where(ids >= 0, np.searchsorted(known, ids) + 1, 0)]
 
 
 def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | None = None, every: int = 1,
@@ -45,14 +56,13 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
         frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
                            {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)),
                             "corrected": corrected, "duration_attrs": get_settings().duration_attr_keys,
-                            "masker_version": MASKER_VERSION})
+                            "masker_version": MASKER_VERSION}, dtypes=LOG_DTYPES)
     finally:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
             conn.execute("RESET enable_mergejoin")
     if frame.empty:
-        return frame
-    for col, dtype in LOG_DTYPES.items():
-        frame[col] = frame[col].astype(dtype)
+        return frame.assign(template_key=pd.Series(dtype="str"))
+    frame["template_key"] = _template_keys(conn, frame["template_id"].to_numpy())
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
     # CSV carries booleans as t/f and NULL as empty.
     frame["is_anomaly"] = frame["is_anomaly"].map({"t": True, "f": False, "": pd.NA}).astype("boolean")

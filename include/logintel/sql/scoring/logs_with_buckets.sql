@@ -9,7 +9,8 @@
 -- line_duration_ms: attr_duration_ms where there is one, else the duration the message reports, in
 -- ms: stored with the line at ingest (logs.message_duration_ms, 'NaN' for none), or for a line
 -- stored without it computed here (logintel.message_duration_ms, migration 023).
--- template_id / template_key: the line's template from the catalog (-1 / '' for a line not
+-- template_id: the line's template from the catalog (its key is looked up once per template by
+-- frames.read_logs, not sent with every line; -1 for a line not
 -- templated yet with this masker version: the caller masks those few).
 -- ingested_us (microseconds since 1970), length_bin: what the run's counts need (run_counts.py).
 -- message: only for those lines (NULL for the others: the rest of the pipeline reads keys, and
@@ -58,7 +59,7 @@ SELECT sel.id, sel.ts, coalesce(sel.service, '') AS service, sel.level,
        coalesce(sel.attr_duration_ms,
                 CASE WHEN sel.message_duration_ms IS NULL THEN logintel.message_duration_ms(sel.message)
                      WHEN sel.message_duration_ms <> 'NaN' THEN sel.message_duration_ms END) AS line_duration_ms,
-       coalesce(t.id, -1) AS template_id, coalesce(t.template_key, '') AS template_key,
+       coalesce(t.id, -1) AS template_id,
        bk.n AS bucket_total, bk.n_warn AS bucket_warn, bk.n_error AS bucket_error,
        r.r_total AS svc_rate_total, r.r_warn AS svc_rate_warn, r.r_error AS svc_rate_error
 FROM sel
