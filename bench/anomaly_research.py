@@ -14,6 +14,7 @@ missed-anomaly findings against the cleared flags, per episode kind.
     .venv/bin/python bench/anomaly_research.py --calibration --seeds 42 7 11 --check-seeds 1 2 3
     .venv/bin/python bench/anomaly_research.py --seeds 42 7 11 4 5 6 --draws 4      # the FIT seeds, 4 clearing draws
     .venv/bin/python bench/anomaly_research.py --seeds 1 2 3 8 9 10 --draws 4       # the CHECK seeds (never tuned on)
+    .venv/bin/python bench/anomaly_research.py --ranking --seeds 42 7 11 4 5 6 --draws 4  # + best R@P.9, AP
 
 ``--calibration`` fits ``episodes.CALIBRATION_SHIFT``: the uncalibrated lost-flag posterior of
 every unflagged new line (window, span and alert-template verdicts from 0.2 up) against whether
@@ -27,6 +28,12 @@ of each template per host and minute, and how often slow lines are slow in and o
 episode. P(lost flag) = rho mu / (rho mu + lam) per line, with rho the true clearing rate. No
 detector can know more than that from the logs (template, host, minute, duration), so its best
 recall at precision >= 0.9 (``best R@P.9``) bounds what any method can reach.
+
+``--ranking`` ranks the product's lines the same way (every unflagged line by its strongest
+missed-anomaly confidence, however low): ``best R@P.9`` and average precision (``AP``) measure
+the ranking apart from the cut, comparable with the oracle's. ``--draws K`` clears K random
+draws of flags per seed and rate (draw 0 is the original draw): one draw at 3 % clears about
+12 flags per seed, too few to compare two rankings on.
 """
 from __future__ import annotations
 
@@ -190,6 +197,16 @@ def best_recall(p: np.ndarray, truth: np.ndarray, precision: float = 0.9) -> flo
     return float(tp[ok].max() / truth.sum()) if ok.any() else 0.0
 
 
+def average_precision(p: np.ndarray, truth: np.ndarray) -> float:
+    """Precision averaged over the cleared lines, ranked by ``p`` (a line with p = 0 is never found)."""
+    if not truth.any():
+        return float("nan")
+    order = np.argsort(-p, kind="stable")
+    found = truth[order] & (p[order] > 0)
+    precision = np.cumsum(found) / np.arange(1, len(p) + 1)
+    return float(precision[found].sum() / truth.sum())
+
+
 def batches(n: int, seeds: list[int], rates: list[float], slow: bool, draws: int = 1):
     """(seed, rate, history, new logs with `rate` of their flags cleared, the cleared index) for
     each generator seed, rate and clearing draw: the history is the first HISTORY_SHARE of the
@@ -212,7 +229,7 @@ def batches(n: int, seeds: list[int], rates: list[float], slow: bool, draws: int
 
 def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
         verbose: bool = False, slow: bool = True, baseline: bool = False, oracle: bool = False,
-        draws: int = 1) -> pd.DataFrame:
+        draws: int = 1, ranking: bool = False) -> pd.DataFrame:
     rows = []
     for seed, rate, hist, new, cleared in batches(n, seeds, rates, slow, draws):
         g, base, shares, recent = frames(hist, new)
@@ -230,6 +247,10 @@ def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
             else:
                 figures = score(new, cleared, episodes.anomaly_verdicts(g, base, shares, recent=recent,
                                                                         missed_threshold=threshold))
+                if ranking:  # every line's confidence, however low, to rank by
+                    conf, un = line_confidence(new, episodes.anomaly_verdicts(g, base, shares, recent=recent,
+                                                                              missed_threshold=1e-4))
+                    figures |= {"p": conf, "truth": un.index.isin(cleared)}
             rows.append({"seed": seed, "rate": rate, "threshold": threshold, **figures,
                          "secs": round(time.perf_counter() - t, 2)})
             if verbose:
@@ -322,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", action="store_true",
                     help="fit the calibration shift on --seeds and check it on --check-seeds")
     ap.add_argument("--check-seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--ranking", action="store_true",
+                    help="also rank every unflagged line by its confidence: best R@P.9 and average precision")
     ap.add_argument("--draws", type=int, default=1,
                     help="random clearing draws per seed and rate (draw 0 is the original one)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every run, with recall per episode kind")
@@ -330,15 +353,16 @@ def main(argv: list[str] | None = None) -> int:
         return calibration(args.logs, args.seeds, args.check_seeds, [r for r in args.rates if r > 0], args.slow,
                            args.draws)
     res = run(args.logs, args.seeds, args.rates, args.thresholds, args.verbose, args.slow, args.baseline, args.oracle,
-              args.draws)
+              args.draws, args.ranking and not args.baseline)
     pooled = res.groupby(["threshold", "rate"])[["lines", "injected", "findings", "tp", "fp", "false_anomaly"]].sum()
     pooled["precision"] = (pooled["tp"] / pooled["findings"].where(pooled["findings"] > 0)).round(3)
     pooled["recall"] = (pooled["tp"] / pooled["injected"].where(pooled["injected"] > 0)).round(3)
     pooled["findings/line %"] = (100 * pooled["fp"] / pooled["lines"]).round(3)
-    if args.oracle:  # the best cut over all seeds' lines pooled
-        best = {key: best_recall(np.concatenate(list(g["p"])), np.concatenate(list(g["truth"])))
-                for key, g in res.groupby(["threshold", "rate"])}
-        pooled["best R@P.9"] = [round(best[key], 3) for key in pooled.index]
+    if "p" in res:  # the oracle's or --ranking: the best cut over all seeds' lines pooled
+        ranked = {key: (np.concatenate(list(g["p"])), np.concatenate(list(g["truth"])))
+                  for key, g in res.groupby(["threshold", "rate"])}
+        pooled["best R@P.9"] = [round(best_recall(*ranked[key]), 3) for key in pooled.index]
+        pooled["AP"] = [round(average_precision(*ranked[key]), 3) for key in pooled.index]
     print(pooled.to_string())
     return 0
 
