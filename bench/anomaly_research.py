@@ -12,6 +12,9 @@ missed-anomaly findings against the cleared flags, per episode kind.
     .venv/bin/python bench/anomaly_research.py --baseline --thresholds 0.3 0.5 0.7   # the peer baseline
     .venv/bin/python bench/anomaly_research.py --oracle --seeds 42 7 11 1 2 3          # the Bayes bound
     .venv/bin/python bench/anomaly_research.py --calibration --seeds 42 7 11 --check-seeds 1 2 3
+    .venv/bin/python bench/anomaly_research.py --seeds 42 7 11 4 5 6 --draws 4      # the FIT seeds, 4 clearing draws
+    .venv/bin/python bench/anomaly_research.py --seeds 1 2 3 8 9 10 --draws 4       # the CHECK seeds (never tuned on)
+    .venv/bin/python bench/anomaly_research.py --ranking --seeds 42 7 11 4 5 6 --draws 4  # + best R@P.9, AP
 
 ``--calibration`` fits ``episodes.CALIBRATION_SHIFT``: the uncalibrated lost-flag posterior of
 every unflagged new line (window, span and alert-template verdicts from 0.2 up) against whether
@@ -25,6 +28,12 @@ of each template per host and minute, and how often slow lines are slow in and o
 episode. P(lost flag) = rho mu / (rho mu + lam) per line, with rho the true clearing rate. No
 detector can know more than that from the logs (template, host, minute, duration), so its best
 recall at precision >= 0.9 (``best R@P.9``) bounds what any method can reach.
+
+``--ranking`` ranks the product's lines the same way (every unflagged line by its strongest
+missed-anomaly confidence, however low): ``best R@P.9`` and average precision (``AP``) measure
+the ranking apart from the cut, comparable with the oracle's. ``--draws K`` clears K random
+draws of flags per seed and rate (draw 0 is the original draw): one draw at 3 % clears about
+12 flags per seed, too few to compare two rankings on.
 """
 from __future__ import annotations
 
@@ -188,27 +197,41 @@ def best_recall(p: np.ndarray, truth: np.ndarray, precision: float = 0.9) -> flo
     return float(tp[ok].max() / truth.sum()) if ok.any() else 0.0
 
 
-def batches(n: int, seeds: list[int], rates: list[float], slow: bool):
+def average_precision(p: np.ndarray, truth: np.ndarray) -> float:
+    """Precision averaged over the cleared lines, ranked by ``p`` (a line with p = 0 is never found)."""
+    if not truth.any():
+        return float("nan")
+    order = np.argsort(-p, kind="stable")
+    found = truth[order] & (p[order] > 0)
+    precision = np.cumsum(found) / np.arange(1, len(p) + 1)
+    return float(precision[found].sum() / truth.sum())
+
+
+def batches(n: int, seeds: list[int], rates: list[float], slow: bool, draws: int = 1):
     """(seed, rate, history, new logs with `rate` of their flags cleared, the cleared index) for
-    each generator seed and rate: the history is the first HISTORY_SHARE of the logs by time."""
+    each generator seed, rate and clearing draw: the history is the first HISTORY_SHARE of the
+    logs by time. Draw 0 is the original draw (seeded by seed and rate); draw d > 0 adds d to the
+    seed sequence. A clean batch (rate 0) has a single draw."""
     for seed in seeds:
         df = load(n, seed)
         cut = df["ts"].quantile(HISTORY_SHARE)
         hist, new0 = df[df["ts"] <= cut].copy(), df[df["ts"] > cut].copy()
         mark_slow(hist, new0, slow)
         for rate in rates:
-            new = new0.copy()
-            flagged = new.index[new["is_anomaly"]].to_numpy()
-            rng = np.random.default_rng([seed, int(rate * 1000)])
-            cleared = rng.choice(flagged, int(round(rate * len(flagged))), replace=False) if rate else np.array([], int)
-            new.loc[cleared, "is_anomaly"] = False
-            yield seed, rate, hist, new, cleared
+            for d in range(draws if rate else 1):
+                new = new0.copy()
+                flagged = new.index[new["is_anomaly"]].to_numpy()
+                rng = np.random.default_rng([seed, int(rate * 1000)] + ([d] if d else []))
+                cleared = rng.choice(flagged, int(round(rate * len(flagged))), replace=False) if rate else np.array([], int)
+                new.loc[cleared, "is_anomaly"] = False
+                yield seed, rate, hist, new, cleared
 
 
 def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
-        verbose: bool = False, slow: bool = True, baseline: bool = False, oracle: bool = False) -> pd.DataFrame:
+        verbose: bool = False, slow: bool = True, baseline: bool = False, oracle: bool = False,
+        draws: int = 1, ranking: bool = False) -> pd.DataFrame:
     rows = []
-    for seed, rate, hist, new, cleared in batches(n, seeds, rates, slow):
+    for seed, rate, hist, new, cleared in batches(n, seeds, rates, slow, draws):
         g, base, shares, recent = frames(hist, new)
         for threshold in thresholds:
             t = time.perf_counter()
@@ -224,6 +247,10 @@ def run(n: int, seeds: list[int], rates: list[float], thresholds: list[float],
             else:
                 figures = score(new, cleared, episodes.anomaly_verdicts(g, base, shares, recent=recent,
                                                                         missed_threshold=threshold))
+                if ranking:  # every line's confidence, however low, to rank by
+                    conf, un = line_confidence(new, episodes.anomaly_verdicts(g, base, shares, recent=recent,
+                                                                              missed_threshold=1e-4))
+                    figures |= {"p": conf, "truth": un.index.isin(cleared)}
             rows.append({"seed": seed, "rate": rate, "threshold": threshold, **figures,
                          "secs": round(time.perf_counter() - t, 2)})
             if verbose:
@@ -245,28 +272,32 @@ def line_confidence(new: pd.DataFrame, verdicts: pd.DataFrame) -> tuple[np.ndarr
     return conf, un
 
 
-def raw_posteriors(n: int, seeds: list[int], rates: list[float], slow: bool) -> pd.DataFrame:
-    """seed, rate, conf (uncalibrated, >= 0.2), truth (the line's flag was cleared), injected."""
+def raw_posteriors(n: int, seeds: list[int], rates: list[float], slow: bool, draws: int = 1) -> pd.DataFrame:
+    """seed, rate, draw, conf (uncalibrated, >= 0.2), truth (the line's flag was cleared), injected."""
     shift, episodes.CALIBRATION_SHIFT = episodes.CALIBRATION_SHIFT, 0.0
     out = []
+    last, draw = None, 0
     try:
-        for seed, rate, hist, new, cleared in batches(n, seeds, rates, slow):
+        for seed, rate, hist, new, cleared in batches(n, seeds, rates, slow, draws):
+            draw = draw + 1 if (seed, rate) == last else 0
+            last = (seed, rate)
             g, base, shares, recent = frames(hist, new)
             conf, un = line_confidence(new, episodes.anomaly_verdicts(g, base, shares, recent=recent,
                                                                      threshold=0.2, missed_threshold=0.2))
             truth = un.index.isin(cleared)
             has = conf > 0
-            out.append(pd.DataFrame({"seed": seed, "rate": rate, "conf": conf[has], "truth": truth[has],
+            out.append(pd.DataFrame({"seed": seed, "rate": rate, "draw": draw, "conf": conf[has], "truth": truth[has],
                                      "injected": int(truth.sum())}))
     finally:
         episodes.CALIBRATION_SHIFT = shift
     return pd.concat(out, ignore_index=True)
 
 
-def calibration(n: int, fit_seeds: list[int], check_seeds: list[int], rates: list[float], slow: bool) -> int:
+def calibration(n: int, fit_seeds: list[int], check_seeds: list[int], rates: list[float], slow: bool,
+                draws: int = 1) -> int:
     from scipy.optimize import minimize_scalar
 
-    fit = raw_posteriors(n, fit_seeds, rates, slow)
+    fit = raw_posteriors(n, fit_seeds, rates, slow, draws)
     z = lambda p: np.log(np.clip(p, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(p, 1e-9, 1 - 1e-9))  # noqa: E731
     x, y = z(fit["conf"].to_numpy()), fit["truth"].to_numpy(float)
 
@@ -277,7 +308,7 @@ def calibration(n: int, fit_seeds: list[int], check_seeds: list[int], rates: lis
     shift = float(minimize_scalar(nll, bounds=(-5, 5), method="bounded").x)
     print(f"fitted on seeds {fit_seeds}: log-odds shift {shift:.3f} (episodes.CALIBRATION_SHIFT = "
           f"{episodes.CALIBRATION_SHIFT})")
-    check = raw_posteriors(n, check_seeds, rates, slow)
+    check = raw_posteriors(n, check_seeds, rates, slow, draws)
     check["c"] = episodes.calibrated(check["conf"].to_numpy())
     bands = pd.cut(check["c"], [0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001])
     table = check.groupby(bands, observed=True).agg(lines=("truth", "size"), confidence=("c", "mean"),
@@ -287,7 +318,7 @@ def calibration(n: int, fit_seeds: list[int], check_seeds: list[int], rates: lis
     print(table.round(3).to_string())
     rows = []
     for rate, g in check.groupby("rate"):
-        injected = int(g.groupby("seed")["injected"].first().sum())
+        injected = int(g.groupby(["seed", "draw"])["injected"].first().sum())
         for cut in (0.5, 0.7, 0.9):
             hit = g["c"] >= cut
             tp = int((hit & g["truth"]).sum())
@@ -312,19 +343,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", action="store_true",
                     help="fit the calibration shift on --seeds and check it on --check-seeds")
     ap.add_argument("--check-seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--ranking", action="store_true",
+                    help="also rank every unflagged line by its confidence: best R@P.9 and average precision")
+    ap.add_argument("--draws", type=int, default=1,
+                    help="random clearing draws per seed and rate (draw 0 is the original one)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every run, with recall per episode kind")
     args = ap.parse_args(argv)
     if args.calibration:
-        return calibration(args.logs, args.seeds, args.check_seeds, [r for r in args.rates if r > 0], args.slow)
-    res = run(args.logs, args.seeds, args.rates, args.thresholds, args.verbose, args.slow, args.baseline, args.oracle)
+        return calibration(args.logs, args.seeds, args.check_seeds, [r for r in args.rates if r > 0], args.slow,
+                           args.draws)
+    res = run(args.logs, args.seeds, args.rates, args.thresholds, args.verbose, args.slow, args.baseline, args.oracle,
+              args.draws, args.ranking and not args.baseline)
     pooled = res.groupby(["threshold", "rate"])[["lines", "injected", "findings", "tp", "fp", "false_anomaly"]].sum()
     pooled["precision"] = (pooled["tp"] / pooled["findings"].where(pooled["findings"] > 0)).round(3)
     pooled["recall"] = (pooled["tp"] / pooled["injected"].where(pooled["injected"] > 0)).round(3)
     pooled["findings/line %"] = (100 * pooled["fp"] / pooled["lines"]).round(3)
-    if args.oracle:  # the best cut over all seeds' lines pooled
-        best = {key: best_recall(np.concatenate(list(g["p"])), np.concatenate(list(g["truth"])))
-                for key, g in res.groupby(["threshold", "rate"])}
-        pooled["best R@P.9"] = [round(best[key], 3) for key in pooled.index]
+    if "p" in res:  # the oracle's or --ranking: the best cut over all seeds' lines pooled
+        ranked = {key: (np.concatenate(list(g["p"])), np.concatenate(list(g["truth"])))
+                  for key, g in res.groupby(["threshold", "rate"])}
+        pooled["best R@P.9"] = [round(best_recall(*ranked[key]), 3) for key in pooled.index]
+        pooled["AP"] = [round(average_precision(*ranked[key]), 3) for key in pooled.index]
     print(pooled.to_string())
     return 0
 
