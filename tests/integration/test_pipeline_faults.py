@@ -263,3 +263,54 @@ def test_a_scoring_run_left_running_by_a_dead_dag_run_is_marked_failed_by_the_ne
     with psycopg.connect(clean) as conn:
         assert conn.execute("SELECT status, failure_reason FROM logintel.scoring_runs WHERE run_key = 'dead'"
                             ).fetchone() == ("done", None)
+
+
+def test_the_findings_snapshot_is_the_view_of_every_prediction(clean):
+    """sql/findings/snapshot_checks.sql takes only the predictions of templates with a verdict
+    through v_prediction_checks and the rest as ids with no issue: the snapshot GX validates must
+    still be the view, row for row, with both kinds of issue among its rows."""
+    scoring.score_all(clean, run_key="snapshot")
+    findings.record_findings(clean, "snapshot")
+    with psycopg.connect(clean) as conn:
+        snapshot = conn.execute("SELECT id, level_issue, anomaly_issue FROM logintel.prediction_checks "
+                                "ORDER BY id").fetchall()
+        view = conn.execute("SELECT id, level_issue, anomaly_issue FROM logintel.v_prediction_checks "
+                            "ORDER BY id").fetchall()
+    assert len(snapshot) == N_LOGS and snapshot == view
+    assert any(r[1] for r in snapshot) and any(r[2] for r in snapshot)
+
+
+# Every scored log counted, then the hot buckets kept: what sql/findings/anomaly_window_stats.sql
+# computed before it counted only the logs in the runs of hot buckets.
+_ALL_WINDOW_STATS = """
+WITH g AS (
+    SELECT coalesce(l.service, '') AS service, p.template_key, coalesce(l.attrs ->> 'host', '') AS host,
+           date_bin(make_interval(mins => %(bucket_minutes)s::integer), l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+           coalesce(p.duration_ms > d.slow_ms, false) AS slow,
+           count(*) FILTER (WHERE l.is_anomaly) AS flagged, count(*) FILTER (WHERE NOT l.is_anomaly) AS unflagged,
+           count(*) FILTER (WHERE l.id > mv.max_log_id) AS recent
+    FROM logintel.ml_predictions p
+    JOIN logintel.model_versions mv ON mv.version = p.model_version
+    JOIN logintel.logs l ON l.id = p.log_id
+    LEFT JOIN logintel.duration_limits d ON d.model_version = p.model_version AND d.service = coalesce(l.service, '')
+                                        AND d.template_key = p.template_key
+    WHERE p.model_version = %(model_version)s AND l.ts IS NOT NULL AND l.is_anomaly IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+), hot AS (
+    SELECT DISTINCT bucket + d * make_interval(mins => %(bucket_minutes)s::integer) AS bucket
+    FROM g CROSS JOIN generate_series(-%(window)s::integer, %(window)s::integer) AS d WHERE flagged > 0
+)
+SELECT g.service, g.template_key, g.host, g.bucket, g.slow, g.flagged, g.unflagged, g.recent FROM g JOIN hot USING (bucket)
+"""
+
+
+def test_the_window_statistics_of_hot_runs_equal_counting_every_scored_log(clean):
+    from logintel import episodes
+
+    scoring.score_all(clean, run_key="windows")
+    findings.record_findings(clean, "windows")
+    params = episodes.sql_params(registry.require_champion(clean).version)
+    with psycopg.connect(clean) as conn:
+        fast = sorted(conn.execute(db.sql("findings/anomaly_window_stats"), params).fetchall())
+        every = sorted(conn.execute(_ALL_WINDOW_STATS, params).fetchall())
+    assert fast == every and sum(r[5] for r in fast) > 0 and len({r[3] for r in fast}) > 2 * episodes.WINDOW + 1
