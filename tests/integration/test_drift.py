@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from logintel import db, drift, scoring, training
+from logintel import coverage, db, drift, scoring, training
 from logintel.ingest import ingest_paths
 from logintel.synthetic import generate, write_logs
 
@@ -103,7 +103,8 @@ def _rows(conn, name: str, params: dict) -> list[tuple]:
 def test_the_counts_written_while_scoring_give_the_drift_the_predictions_give(fresh_db, tmp_path):
     """Each chunk's counts (run_counts.py) summed per run and over the history equal the same
     figures computed from the predictions joined with their logs, with chunks that straddle the
-    history's last log; a run marked uncounted is judged from the predictions."""
+    history's last log; a run marked uncounted is judged from the predictions (drift and the
+    coverage lag alike)."""
     path = tmp_path / "history.jsonl"
     write_logs(generate(6000, days=2, seed=3, start=START), path)
     ingest_paths([path], url=fresh_db)
@@ -131,9 +132,11 @@ def test_the_counts_written_while_scoring_give_the_drift_the_predictions_give(fr
                 references.append((_rows(conn, "drift/reference", params), _rows(conn, "drift/length_reference", params)))
         assert references[0] == references[1] and references[0][0] and references[0][1]
     def figures() -> list[dict]:
-        return [{k: v for k, v in r.items() if k != "taken_at"} for r in drift.take_snapshot(fresh_db, run["run_id"])]
+        taken = drift.take_snapshot(fresh_db, run["run_id"]) + coverage.take_snapshot(fresh_db, run["run_id"])
+        return [{k: v for k, v in r.items() if k not in ("taken_at", "oldest_unscored_age_s")} for r in taken]
 
     counted_figures = figures()
+    assert any(r.get("lag_seconds") for r in counted_figures)  # the coverage lag came from the counts
     with db.transaction(fresh_db) as conn:
         conn.execute(db.sql("scoring/mark_uncounted"), {"run_id": run["run_id"]})
         conn.execute("DELETE FROM logintel.drift_reference")
