@@ -84,9 +84,10 @@ def _summarize_ts_ranges(url: str) -> None:
 
 def plan_partitions(url: str, run: ScoringRun, partitions: int) -> list[dict]:
     """Id ranges of about equal numbers of logs the run's model has not scored yet."""
+    partitions = max(1, int(partitions))
     with db.connect(url) as conn:
-        rows = conn.execute(db.sql("scoring/partitions"),
-                            {"model_version": run.model.version, "partitions": max(1, int(partitions))}).fetchall()
+        rows = conn.execute(db.sql("scoring/partitions" if partitions > 1 else "scoring/partition_one"),
+                            {"model_version": run.model.version, "partitions": partitions}).fetchall()
     return [{"lo": int(lo), "hi": int(hi), "n": int(n)} for _, lo, hi, n in rows]
 
 

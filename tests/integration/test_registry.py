@@ -39,6 +39,8 @@ def test_a_run_keeps_its_model_when_another_is_promoted(trained):
     assert again == run  # same id, same model: the promotion did not relabel the run
     assert scoring.ScoringRun.from_dict(run.as_dict()) == run  # what XCom carries
     parts = scoring.plan_partitions(trained, run, 2)
+    (whole,) = scoring.plan_partitions(trained, run, 1)  # one aggregate, not ntile: the same extent
+    assert (whole["lo"], whole["hi"], whole["n"]) == (parts[0]["lo"], parts[-1]["hi"], sum(p["n"] for p in parts))
     scored = sum(scoring.score_partition(trained, run, p["lo"], p["hi"]).scored for p in parts)
     assert scored > 0
     with psycopg.connect(trained) as conn:
