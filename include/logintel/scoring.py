@@ -207,12 +207,14 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
     from . import ml
 
     version = run.model.version
-    # raises ArtifactError naming the file before anything is written
-    bundle = ml.load(run.model.artifact_path, run.model.sha256)
     chunk = int(chunk_size or get_settings().chunk_size)
     scored = chunks = 0
 
     with db.connect(url) as conn, ThreadPoolExecutor(max_workers=1) as writer:
+        # the model loads in the writer thread while the first chunk is read; an ArtifactError
+        # (naming the file) is raised before anything is written, also for a partition with no rows
+        loading = writer.submit(ml.load, run.model.artifact_path, run.model.sha256)
+        bundle = None
         history_max_id = run_counts.max_log_id(conn, version)
         conn.commit()
 
@@ -228,6 +230,8 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
         for start, _end, frame in _read_ahead(url, _chunk_ranges(lo, hi, chunk), version):
             if not len(frame):
                 continue
+            if bundle is None:
+                bundle = loading.result()
             with cpu_threads():
                 preds = ml.predict(bundle, frame)
             if pending is not None:  # one write in flight: memory stays at three chunks
@@ -237,6 +241,7 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
         if pending is not None:
             scored += pending.result()
             chunks += 1
+        loading.result()
     return PartitionResult(lo, hi, scored, chunks)
 
 
