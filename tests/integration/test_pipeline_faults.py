@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
@@ -29,7 +30,9 @@ def _q(url: str, sql: str, *params):
 def trained(module_db, tmp_path_factory):
     """A database with ingested logs, injected issues and a champion model; nothing scored."""
     path = tmp_path_factory.mktemp("logs") / "app.jsonl"
-    write_logs(generate(N_LOGS, days=1, seed=11), path)
+    # a fixed time anchor: anchored on "now", the episodes (and whether any anomaly verdict is made)
+    # changed with the hour the suite ran
+    write_logs(generate(N_LOGS, days=1, seed=11, start=datetime(2026, 1, 5, tzinfo=timezone.utc)), path)
     ingest_paths([path], url=module_db)
     corrupt.inject(module_db, rate=0.03, seed=2)
     training.train_and_register(module_db)
