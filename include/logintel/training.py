@@ -48,7 +48,7 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
     LOGINTEL_HOLDOUT_SHARE of the logs since the champion's data), both are judged on that
     hold-out (challenger.compare) and it is promoted only when better by LOGINTEL_PROMOTION_MARGIN.
     Too few new logs for a hold-out: it trains on everything and stays a candidate."""
-    from . import challenger, frames, ml
+    from . import challenger, frames, history_stats, ml
 
     settings = get_settings()
     max_rows = int(max_rows or settings.train_max_rows)
@@ -81,6 +81,8 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
     every = max(1, -(-n_rows // max_rows))
     with db.connect(url) as conn:
         df = frames.read_logs(conn, 0, cut, every=every, corrected=True)  # triage corrections
+    # every history line in hand: the findings' history statistics come from it (history_stats.py)
+    history = history_stats.history_columns(df) if every == 1 else None
     with cpu_threads():
         bundle, metrics = ml.train(df, seed=seed)
     del df
@@ -90,6 +92,9 @@ def train_and_register(url: str, *, seed: int = 0, min_rows: int = 200,
         registry.register(conn, version=version, algorithm=ALGORITHM, params=params, metrics=metrics,
                           training_rows=int(metrics.get("training_rows", n_rows)), max_log_id=cut,
                           artifact_path=str(path), sha256=sha, replace=bool(known))
+        if history is not None:
+            history_stats.store(conn, version, history, cut)
+    del history
     comparison = None
     if known and known["status"] == "champion":
         status, decision = "champion", f"{known['decision']}; artifact rebuilt (the old one did not load)"
