@@ -51,8 +51,15 @@ def history_tables(services: np.ndarray, keys: np.ndarray, flags: pd.Series, dur
     """(duration limits, baseline) of the history lines given column-wise (flags: nullable boolean;
     durations: float, NaN for none), as `store_duration_limits.sql` and `store_anomaly_baseline.sql`
     compute them from the predictions."""
-    pairs = pd.MultiIndex.from_arrays([services, keys], names=["service", "template_key"])
-    codes, uniques = pairs.factorize()
+    if len(services) == 0:
+        return (pd.DataFrame(columns=["service", "template_key", "slow_ms"]),
+                pd.DataFrame(columns=["service", "template_key", "slow", "flagged", "unflagged", "span_buckets"]))
+    # (service, template) codes from each column's own codes: factorizing string pairs is 5x slower
+    service_codes, service_names = pd.factorize(services)
+    key_codes, key_names = pd.factorize(keys)
+    codes, pair_codes = pd.factorize(service_codes.astype(np.int64) * len(key_names) + key_codes)
+    uniques = pd.MultiIndex.from_arrays([service_names[pair_codes // len(key_names)],
+                                         key_names[pair_codes % len(key_names)]], names=["service", "template_key"])
     n_groups = len(uniques)
     flag = flags.to_numpy(dtype=np.int8, na_value=-1)
     dur = np.asarray(durations, dtype=np.float64)
