@@ -38,6 +38,16 @@ def _template_keys(conn: psycopg.Connection, ids):
     return values[np.where(ids >= 0, np.searchsorted(known, ids) + 1, 0)]
 
 
+def logs_query_params(lo: int, hi: int, model_version: str | None = None, every: int = 1,
+                      corrected: bool = False) -> dict:
+    """The parameters of sql/scoring/logs_with_buckets.sql (read_logs)."""
+    from .masking import MASKER_VERSION
+    from .settings import get_settings
+
+    return {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)), "corrected": corrected,
+            "duration_attrs": get_settings().duration_attr_keys, "masker_version": MASKER_VERSION}
+
+
 def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | None = None, every: int = 1,
               corrected: bool = False):
     """Logs with id in [lo, hi] and their bucket features; only unscored ones when model_version
@@ -45,8 +55,6 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     confirmed label corrections instead of the recorded levels (training)."""
     import pandas as pd
     from . import db
-    from .masking import MASKER_VERSION
-    from .settings import get_settings
 
     # The planner takes the selected logs for a few rows (a CTE's estimate) and sorts them, messages
     # and all, for a merge join with the chunk's few thousand buckets; the hash join it then skips
@@ -54,9 +62,7 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     conn.execute("SET enable_mergejoin = off")
     try:
         frame = read_frame(conn, db.sql("scoring/logs_with_buckets").rstrip().rstrip(";"),
-                           {"lo": lo, "hi": hi, "model_version": model_version, "every": max(1, int(every)),
-                            "corrected": corrected, "duration_attrs": get_settings().duration_attr_keys,
-                            "masker_version": MASKER_VERSION}, dtypes=LOG_DTYPES)
+                           logs_query_params(lo, hi, model_version, every, corrected), dtypes=LOG_DTYPES)
     finally:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
             conn.execute("RESET enable_mergejoin")

@@ -317,3 +317,19 @@ def test_the_window_statistics_of_hot_runs_equal_counting_every_scored_log(clean
         fast = sorted(conn.execute(db.sql("findings/anomaly_window_stats"), params).fetchall())
         every = sorted(conn.execute(_ALL_WINDOW_STATS, params).fetchall())
     assert fast == every and sum(r[5] for r in fast) > 0 and len({r[3] for r in fast}) > 2 * episodes.WINDOW + 1
+
+
+def test_the_read_hashes_the_chunks_scored_ids_even_when_the_statistics_say_there_are_none(clean):
+    """Statistics taken on an empty ml_predictions (a VACUUM after a DELETE) once made the read
+    scan the whole table per log while the run's writer filled it: minutes per chunk. The chunk's
+    scored ids are one hashed set whatever the statistics say."""
+    from logintel import frames
+
+    with psycopg.connect(clean, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE logintel.ml_predictions")
+        conn.execute("SET enable_mergejoin = off")
+        query = psycopg.ClientCursor(conn).mogrify(
+            db.sql("scoring/logs_with_buckets"),
+            frames.logs_query_params(1, 200_000, registry.require_champion(clean).version))
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query))
+    assert "hashed SubPlan" in plan and "NOT (SubPlan" not in plan, plan

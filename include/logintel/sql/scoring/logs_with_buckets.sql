@@ -35,10 +35,12 @@ WITH sel AS (
       AND (%(every)s = 1 OR l.id %% %(every)s = 0)  -- no modulo when every log is read: the planner
                                                     -- would take the rows for 1/200 of the range
       AND l.ts IS NOT NULL AND l.level IS NOT NULL AND l.message IS NOT NULL
-      AND (%(model_version)s::text IS NULL OR NOT EXISTS (
-            SELECT 1 FROM logintel.ml_predictions p
-            WHERE p.log_id = l.id AND p.model_version = %(model_version)s::text
-              AND p.log_id BETWEEN %(lo)s AND %(hi)s))
+      -- the chunk's scored ids as one hashed set, built once (a NULL version: none). Not NOT EXISTS:
+      -- a correlated subplan, and where the statistics said ml_predictions was empty (a VACUUM
+      -- after a DELETE) the planner scanned the whole table once per log while this run's writer
+      -- filled it: minutes per chunk instead of a second.
+      AND l.id NOT IN (SELECT p.log_id FROM logintel.ml_predictions p
+                       WHERE p.model_version = %(model_version)s::text AND p.log_id BETWEEN %(lo)s AND %(hi)s)
 ), span AS (
     SELECT min(ts) - interval '1 day' AS t0, max(ts) + interval '5 minutes' AS t1 FROM sel
 ), buckets AS (
