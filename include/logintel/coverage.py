@@ -19,10 +19,28 @@ def take_snapshot(url: str, run_id: int) -> list[dict]:
         run = db.query_one(conn, "drift/run", {"run_id": int(run_id)})
         if run is not None:  # (no run: nothing to record, as before)
             # the version's scored ids are hashed once: in memory, not in batches on disk
-            conn.execute("SET LOCAL work_mem = '256MB'")
+            conn.execute("SELECT set_config('work_mem', %s, true)", (hash_work_mem(predictions_estimate(conn)),))
             conn.execute(db.sql("coverage/snapshot"), {"run_id": int(run_id), "model_version": run["model_version"]})
     with db.connect(url) as conn:
         return latest(conn)
+
+
+# bytes a hashed id takes in the planner's estimate (tuple and hash entry), with room to spare
+_HASHED_ID_BYTES = 64
+
+
+def predictions_estimate(conn) -> float:
+    """The planner's count of ml_predictions rows (every version: an upper bound of one's)."""
+    return float(conn.execute(db.sql("coverage/predictions_estimate")).fetchone()[0])
+
+
+def hash_work_mem(predictions: float, floor_mb: int = 256) -> str:
+    """work_mem for the snapshot: enough for the planner to hash the version's scored ids. Below
+    it, PostgreSQL does not hash a NOT IN set but scans it again for every log: at 1M predictions
+    the 1M x 1M comparisons never finish (with 256MB that cliff was at about 12M predictions).
+    The memory used is the hash's real size (about 40 bytes an id), not this setting."""
+    need_mb = -(-int(predictions) * _HASHED_ID_BYTES // 2**20)
+    return f"{max(floor_mb, min(need_mb, 64 * 1024))}MB"
 
 
 def check(url: str, run_id: int, run_key: str) -> dict:

@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from logintel import coverage, db, scoring, training
@@ -94,3 +95,29 @@ def test_a_log_waiting_too_long_fails_even_when_the_share_is_fine(scored, monkey
     assert sum(r["unscorable"] for r in rows) == 1 and sum(r["logs"] for r in rows) == 2999
     monkeypatch.setenv("LOGINTEL_MAX_UNSCORED_HOURS", "48")
     assert coverage.check(url, run.run_id, "late")["success"]
+
+
+def test_the_snapshot_hashes_the_scored_ids_at_any_size(scored):
+    """Below the memory the planner wants for the hash, PostgreSQL scans the whole NOT IN set
+    again for every log (quadratic: at ~12M predictions the 256MB default never finished). The
+    snapshot's work_mem grows with the predictions; here the floor is set tiny to show it."""
+    url, result = scored
+    run_id, version = result["run_id"], result["model_version"]
+    query = db.sql("coverage/snapshot")
+    with psycopg.connect(url) as conn:
+        # more ids than 64kB can hash (predictions of logs that are not stored: only the set's size matters)
+        conn.execute("INSERT INTO logintel.ml_predictions (log_id, model_version, template_key, predicted_level, "
+                     "confidence, anomaly_score, predicted_anomaly, scoring_run_id) "
+                     "SELECT 10000000 + i, %s, 'x', 'INFO', 1, 0, false, %s FROM generate_series(1, 30000) i",
+                     (version, run_id))
+        conn.execute("ANALYZE logintel.ml_predictions")
+        conn.execute("ANALYZE logintel.logs")
+        bound = psycopg.ClientCursor(conn).mogrify(query, {"run_id": run_id, "model_version": version})
+
+        def plan(work_mem: str) -> str:
+            conn.execute("SELECT set_config('work_mem', %s, false)", (work_mem,))
+            return "\n".join(r[0] for r in conn.execute("EXPLAIN VERBOSE " + bound))
+
+        assert "hashed SubPlan" not in plan("64kB")  # too little: the per-log rescan
+        sized = coverage.hash_work_mem(coverage.predictions_estimate(conn), floor_mb=0)
+        assert "hashed SubPlan" in plan(sized), plan(sized)
