@@ -287,6 +287,26 @@ BREAKS = [
           "include/logintel/binary_copy.py",
           [('"float4": ">f4"', '"float4": "<f4"')],
           ["tests/integration/test_binary_copy_server.py", "tests/unit/test_binary_copy.py"]),
+    Break("the history statistics training stores are the findings run's (a line at the limit counted slow)",
+          "include/logintel/history_stats.py",
+          [("    slow = dur[known] > limit_of", "    slow = dur[known] >= limit_of")],
+          ["tests/integration/test_history_stats.py"]),
+    Break("the duration limit is PostgreSQL's percentile_cont (numpy's lerp instead)",
+          "include/logintel/history_stats.py",
+          [("first + (row - first_row) * (second - first)", "second - (second - first) * (1 - (row - first_row))")],
+          ["tests/integration/test_history_stats.py"]),
+    Break("the scoring read hashes the chunk's scored ids (NOT EXISTS, a per-log subplan, again)",
+          "include/logintel/sql/scoring/logs_with_buckets.sql",
+          [("      AND l.id NOT IN (SELECT p.log_id FROM logintel.ml_predictions p\n"
+            "                       WHERE p.model_version = %(model_version)s::text AND p.log_id BETWEEN %(lo)s AND %(hi)s)",
+            "      AND (%(model_version)s::text IS NULL OR NOT EXISTS (SELECT 1 FROM logintel.ml_predictions p\n"
+            "                       WHERE p.log_id = l.id AND p.model_version = %(model_version)s::text "
+            "AND p.log_id BETWEEN %(lo)s AND %(hi)s))")],
+          ["tests/integration/test_pipeline_faults.py::test_the_read_hashes_the_chunks_scored_ids_even_when_the_statistics_say_there_are_none"]),
+    Break("the coverage snapshot hashes the scored ids at any size (a fixed 256MB work_mem again)",
+          "include/logintel/coverage.py",
+          [("    return f\"{max(floor_mb, min(need_mb, 64 * 1024))}MB\"", "    return \"64kB\"")],
+          ["tests/integration/test_coverage.py::test_the_snapshot_hashes_the_scored_ids_at_any_size"]),
 ]
 
 
