@@ -35,10 +35,11 @@ def predictions_estimate(conn) -> float:
 
 
 def hash_work_mem(predictions: float, floor_mb: int = 256) -> str:
-    """work_mem for the snapshot: enough for the planner to hash the version's scored ids. Below
-    it, PostgreSQL does not hash a NOT IN set but scans it again for every log: at 1M predictions
-    the 1M x 1M comparisons never finish (with 256MB that cliff was at about 12M predictions).
-    The memory used is the hash's real size (about 40 bytes an id), not this setting."""
+    """work_mem for the snapshot: enough for the planner to hash the version's scored ids. It
+    hashes a NOT IN set only when rows x 32 bytes (an id and a tuple header) fit in work_mem x
+    hash_mem_multiplier; otherwise it scans the set again for every log (quadratic: hours at 1M).
+    With a fixed 256MB that cliff sat at about 16M predictions. The memory used is the hash's real
+    size, not this setting."""
     need_mb = -(-int(predictions) * _HASHED_ID_BYTES // 2**20)
     return f"{max(floor_mb, min(need_mb, 64 * 1024))}MB"
 

@@ -30,30 +30,26 @@ def percentile_cont(values: np.ndarray, groups: np.ndarray, n_groups: int, fract
     """(value, lines) per group code 0..n_groups-1: PostgreSQL's `percentile_cont(fraction)` of the
     group's values (its float8 arithmetic: first + (row - floor(row)) * (second - first), row =
     fraction * (n - 1)); NaN for an empty group."""
-    order = np.lexsort((values, groups))
-    ordered = values[order]
+    ordered = values[np.lexsort((values, groups))]
     lines = np.bincount(groups, minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(lines)[:-1]))
-    row = fraction * (lines - 1).astype(np.float64)
+    starts = np.cumsum(lines) - lines
+    present = np.flatnonzero(lines)
+    row = fraction * (lines[present] - 1).astype(np.float64)
     first_row, second_row = np.floor(row), np.ceil(row)
-    present = lines > 0
-    at = np.where(present, starts, 0)
-    first = np.where(present, ordered[np.minimum(at + first_row.astype(np.int64), len(ordered) - 1)], np.nan) \
-        if len(ordered) else np.full(n_groups, np.nan)
-    second = np.where(present, ordered[np.minimum(at + second_row.astype(np.int64), len(ordered) - 1)], np.nan) \
-        if len(ordered) else np.full(n_groups, np.nan)
-    value = np.where(second_row > first_row, first + (row - first_row) * (second - first), first)
+    first = ordered[starts[present] + first_row.astype(np.int64)]
+    second = ordered[starts[present] + second_row.astype(np.int64)]
+    value = np.full(n_groups, np.nan)
+    value[present] = np.where(second_row > first_row, first + (row - first_row) * (second - first), first)
     return value, lines
 
 
-def history_tables(services: np.ndarray, keys: np.ndarray, flags: pd.Series, durations: np.ndarray,
+def history_tables(services: np.ndarray, keys: np.ndarray, flags: np.ndarray, durations: np.ndarray,
                    span_buckets: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(duration limits, baseline) of the history lines given column-wise (flags: nullable boolean;
-    durations: float, NaN for none), as `store_duration_limits.sql` and `store_anomaly_baseline.sql`
+    """(duration limits, baseline) of the history lines given column-wise (flags: 1 / 0 / -1 for
+    unknown, as `ml.features.flags_array`; durations: float, NaN for none), as `store_duration_limits.sql` and `store_anomaly_baseline.sql`
     compute them from the predictions."""
     if len(services) == 0:
-        return (pd.DataFrame(columns=["service", "template_key", "slow_ms"]),
-                pd.DataFrame(columns=["service", "template_key", "slow", "flagged", "unflagged", "span_buckets"]))
+        return pd.DataFrame(columns=LIMIT_COLUMNS[1:]), pd.DataFrame(columns=BASELINE_COLUMNS[1:])
     # (service, template) codes from each column's own codes: factorizing string pairs is 5x slower
     service_codes, service_names = pd.factorize(services)
     key_codes, key_names = pd.factorize(keys)
@@ -61,7 +57,7 @@ def history_tables(services: np.ndarray, keys: np.ndarray, flags: pd.Series, dur
     uniques = pd.MultiIndex.from_arrays([service_names[pair_codes // len(key_names)],
                                          key_names[pair_codes % len(key_names)]], names=["service", "template_key"])
     n_groups = len(uniques)
-    flag = flags.to_numpy(dtype=np.int8, na_value=-1)
+    flag = np.asarray(flags, dtype=np.int8)
     dur = np.asarray(durations, dtype=np.float64)
     unflagged = (flag == 0) & ~np.isnan(dur)
     value, lines = percentile_cont(dur[unflagged], codes[unflagged], n_groups, PERCENTILE)
@@ -84,10 +80,10 @@ def history_columns(frame: pd.DataFrame) -> pd.DataFrame:
     `frames.read_logs`): service, template key, flag and duration, as the scoring run writes them
     into the predictions. Taken before training, which may change its frame."""
     from .durations import line_durations_ms
-    from .ml.features import frame_template_keys
+    from .ml.features import flags_array, frame_template_keys
 
     return pd.DataFrame({"service": frame["service"].to_numpy(dtype=object), "template_key": frame_template_keys(frame),
-                         "is_anomaly": frame["is_anomaly"].to_numpy(), "duration": line_durations_ms(frame)})
+                         "flag": flags_array(frame), "duration": line_durations_ms(frame)})
 
 
 def store(conn: psycopg.Connection, version: str, history: pd.DataFrame, max_log_id: int) -> bool:
@@ -103,7 +99,7 @@ def store(conn: psycopg.Connection, version: str, history: pd.DataFrame, max_log
                            {"max_log_id": int(max_log_id), "bucket_minutes": episodes.BUCKET_MINUTES}).fetchone()
     limits, baseline = history_tables(history["service"].to_numpy(dtype=object),
                                       history["template_key"].to_numpy(dtype=object),
-                                      history["is_anomaly"].astype("boolean"), history["duration"].to_numpy(),
+                                      history["flag"].to_numpy(), history["duration"].to_numpy(),
                                       float(span))
     db.copy_rows(conn, "logintel.duration_limits", LIMIT_COLUMNS,
                  ((version, s, k, float(v)) for s, k, v in limits.itertuples(index=False)))
