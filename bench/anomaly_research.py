@@ -82,7 +82,7 @@ def mark_slow(hist: pd.DataFrame, new: pd.DataFrame, slow: bool = True) -> None:
 def frames(hist: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The window stats of the new logs, the history's baseline and host shares, the new logs'
     counts per template (as the SQL)."""
-    keys = ["service", "template_key", "host", "bucket", "slow"]
+    keys = ["service", "template_key", "host", "bucket", "slow", "level"]
     g = new.groupby(keys, sort=False)["is_anomaly"].agg(flagged="sum", unflagged=lambda s: int((~s).sum()))
     g = g.reset_index()
     hot_b = g.loc[g["flagged"] > 0, "bucket"].unique()

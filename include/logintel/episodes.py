@@ -40,6 +40,19 @@ estimated from the spans themselves (unflagged lines in excess of their backgrou
 spans' episode lines, per template on all hosts, so a lost flag on a host without kept flags
 counts too). A line gets the strongest of its window and span verdicts.
 
+Templates without a kept flag. An episode spreads its lines over many templates of a service,
+several of them with a single line in the episode (an error burst's rarer errors, a retry chain
+against an upstream the history never saw down); such a line whose flag was lost leaves no kept
+flag of its template in the span, so neither verdict above exists for it. Per (span, service,
+host) with at least ``UNSEEN_MIN_FLAGS`` kept flags: the templates with exactly one kept flag
+there (``n1``) tell how many single-line templates the episode has, so rho / (1 - rho) x n1 lines
+are expected on templates that lost their only flag; they are shared out by level like the kept
+flags (an error burst loses ERROR lines, not the service's INFO traffic; ``LEVEL_PSEUDO`` per level
+smooths the shares) and evenly over that level's candidate templates (unflagged lines on the host,
+no kept flag in the span anywhere). A candidate line is a lost flag with probability m / (m + lam),
+``lam`` its template's background on the host over the span (as above): a template the history
+rarely or never logged is the strong case.
+
 Slow lines. Masking hides the durations a line reports, yet a latency episode is exactly the
 template's usual lines at several times their usual durations. A line whose duration is beyond
 the 95th percentile of its template's unflagged lines in the history (``durations.py``,
@@ -65,6 +78,7 @@ import numpy as np
 import pandas as pd
 
 from .verdicts import shorten
+from .vocab import LEVELS
 
 __all__ = ["anomaly_verdicts", "alert_template_probability", "lost_flag_probability", "calibrated", "estimate_missed_share",
            "stored_bucket", "sql_params", "VERDICT_COLUMNS"]
@@ -84,6 +98,9 @@ MIN_ALERT_LINES = 5      # an alert-template verdict needs this many flagged lin
 NEW_TEMPLATE_LINES = 20  # a template with fewer history lines is judged with its recent lines too
 RHO_RANGE = (0.001, 0.5)  # the span estimate of rho is kept within this range (a clean batch: near 0)
 MIN_EPISODE_FLAGS = 2    # a span verdict needs this many flagged lines of the group (one line is no episode)
+UNSEEN_MIN_FLAGS = 10    # a verdict on a template without kept flags needs this many flagged lines of its service on its host
+LEVEL_PSEUDO = 0.1       # pseudo-count per level when the span's lost lines are shared out by the kept flags' levels
+GROUP_KEYS = ["service", "template_key", "host", "bucket", "slow"]  # one row of the window stats (and a level)
 
 
 def sql_params(model_version: str) -> dict:
@@ -222,14 +239,27 @@ def estimate_missed_share(u: np.ndarray, f: np.ndarray, lam: np.ndarray) -> floa
     return float(np.clip(rho, *RHO_RANGE))
 
 
-def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold: float) -> tuple[list[tuple], float | None]:
+def _bucket_numbers(frame: pd.DataFrame) -> np.ndarray:
+    """Buckets as integers (the datetime unit of the frame varies with its source)."""
+    return ((pd.DatetimeIndex(frame["bucket"]) - ALL_TIME) // pd.Timedelta(minutes=BUCKET_MINUTES)).to_numpy(np.int64)
+
+
+def _in_spans(frame: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` inside a span, with its ``span_id``."""
+    b = _bucket_numbers(frame)
+    j = np.searchsorted(lo, b, side="right") - 1
+    inside = (j >= 0) & (b <= hi[np.clip(j, 0, None)])
+    return frame[inside].assign(span_id=j[inside])
+
+
+def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold: float,
+                   levels: pd.DataFrame | None = None) -> tuple[list[tuple], float | None]:
     """Missed-anomaly verdicts from whole episode spans (see the module docstring), and the
     share of episode lines that lost their flag estimated from them (None without spans).
 
-    ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined."""
-    step = pd.Timedelta(minutes=BUCKET_MINUTES)
-    # buckets as integers (the datetime unit of the frame varies with its source)
-    b = ((pd.DatetimeIndex(g["bucket"]) - ALL_TIME) // step).to_numpy(np.int64)
+    ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined;
+    ``levels``: the same rows split by level (the verdicts on templates without kept flags)."""
+    b = _bucket_numbers(g)
     hot = np.unique(b[g["flagged"].to_numpy() > 0])
     if len(hot) == 0 or history_rate <= 0:
         return [], None
@@ -238,9 +268,7 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     new_span = np.concatenate([[True], np.diff(hot) > 2 * WINDOW + 1])
     lo = hot[new_span]
     hi = np.append(hot[np.flatnonzero(new_span)[1:] - 1], hot[-1])
-    j = np.searchsorted(lo, b, side="right") - 1
-    inside = (j >= 0) & (b <= hi[np.clip(j, 0, None)])
-    s = g[inside].assign(span_id=j[inside])
+    s = _in_spans(g, lo, hi)
     length = (hi - lo + 1).astype(np.float64)  # buckets per span
     unflagged = s.groupby("span_id")["unflagged"].sum()
     density = (unflagged / (history_rate * length[unflagged.index])).clip(0.25, 4.0)
@@ -271,6 +299,10 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     rho = estimate_missed_share(per.loc[with_flags, "u"].to_numpy(), per.loc[with_flags, "f"].to_numpy(),
                                 per.loc[with_flags, "lam"].to_numpy())
     rows: list[tuple] = []
+    if levels is not None:
+        background = lambda per: (per["hist_unflagged"] / span * length[per["span_id"].to_numpy()]  # noqa: E731
+                                  * per["share"] * density.reindex(per["span_id"]).fillna(1.0).to_numpy())
+        rows += _unseen_template_verdicts(_in_spans(levels, lo, hi), background, length, rho, threshold)
     for keys, per in judged:
         cand = per[(per["f"] >= MIN_EPISODE_FLAGS) & (per["u"] > 0)]
         if cand.empty:
@@ -293,6 +325,50 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     return rows, rho
 
 
+def _unseen_template_verdicts(s: pd.DataFrame, background, length: np.ndarray, rho: float,
+                              threshold: float) -> list[tuple]:
+    """Missed-anomaly verdicts on templates with no kept flag in the span (see the module
+    docstring). ``s``: the rows inside spans split by level, with span_id, hist_unflagged and
+    share; ``background``: a frame's expected unflagged lines over its span."""
+    cell = ["span_id", "service", "host"]
+    tpl = ["template_key", "slow"]
+    kept_anywhere = s.groupby(["span_id", "service", *tpl], sort=False)["flagged"].sum().rename("f_span")
+    per = s.groupby([*cell, *tpl], sort=False).agg(
+        f=("flagged", "sum"), u=("unflagged", "sum"), hist_unflagged=("hist_unflagged", "first"),
+        share=("share", "first")).join(kept_anywhere, on=["span_id", "service", *tpl]).reset_index()
+    flags = per.groupby(cell, sort=False).agg(F=("f", "sum"), n1=("f", lambda f: int((f == 1).sum())))
+    flags = flags[flags["F"] >= UNSEEN_MIN_FLAGS]
+    cand = per[(per["f_span"] == 0) & (per["u"] > 0)].join(flags, on=cell, how="inner")
+    if cand.empty:
+        return []
+    # a candidate's level: that of most of its unflagged lines on the host in the span
+    level = (s[s["unflagged"] > 0].groupby([*cell, *tpl, "level"], sort=False)["unflagged"].sum().reset_index()
+             .sort_values("unflagged", ascending=False, kind="stable").drop_duplicates([*cell, *tpl]))
+    cand = cand.merge(level[[*cell, *tpl, "level"]], on=[*cell, *tpl])
+    f_level = s.groupby([*cell, "level"], sort=False)["flagged"].sum().rename("f_level")
+    cand = cand.join(f_level, on=[*cell, "level"]).join(
+        cand.groupby([*cell, "level"], sort=False).size().rename("candidates"), on=[*cell, "level"])
+    f_level = cand["f_level"].fillna(0).to_numpy()
+    # lost lines expected on templates that kept no flag, this level's part of them, per candidate template
+    m = (rho / (1 - rho) * cand["n1"].to_numpy() * (f_level + LEVEL_PSEUDO)
+         / (cand["F"].to_numpy() + LEVEL_PSEUDO * len(LEVELS)) / cand["candidates"].to_numpy())
+    lam = np.maximum(background(cand).to_numpy(np.float64), 1e-4)
+    p = calibrated(m / np.maximum(m + lam, 1e-12))
+    keep = (p >= threshold) & (m > 0)
+    strong = cand[keep].assign(p=p[keep], lam=lam[keep], f_level=f_level[keep])
+    if strong.empty:
+        return []
+    lines = s[s["unflagged"] > 0][[*cell, *tpl, "bucket"]].drop_duplicates().merge(
+        strong[[*cell, *tpl, "p", "F", "f_level", "level", "lam"]], on=[*cell, *tpl])
+    minutes = (length[lines["span_id"].to_numpy()] * BUCKET_MINUTES).astype(int)
+    return [(r.service, r.template_key, r.host, r.bucket, r.slow, "missed_anomaly", float(r.p),
+             f"{int(r.F)} lines of {r.service or '-'} on {r.host or 'an unnamed host'} during a {mins}-minute episode "
+             f"are flagged anomalous ({int(r.f_level)} of them {r.level or 'without a level'}), none of "
+             f"\"{shorten(r.template_key)}\", of which {r.lam:.3f} unflagged {_lines(r.slow)} are normal there: "
+             f"this line looks like one of the episode's whose flag was lost")
+            for r, mins in zip(lines.itertuples(index=False), minutes)]
+
+
 def _lines(slow: bool) -> str:
     return "slow lines (longer than 95 % of the template's earlier ones)" if slow else "lines"
 
@@ -312,7 +388,8 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     """Verdicts per (service, template_key, host, bucket).
 
     ``groups``: service, template_key, host, bucket, flagged, unflagged (the scored logs) and
-    optionally recent (how many of those lines were logged since the history);
+    optionally recent (how many of those lines were logged since the history) and level (rows
+    split by the lines' level: the verdicts on templates without kept flags need it);
     ``baseline``: service, template_key, flagged, unflagged, span_buckets (the history);
     ``host_shares``: service, host, share (the history);
     ``recent``: service, template_key, flagged, unflagged (the logs scored since the history);
@@ -327,6 +404,11 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     g["bucket"] = pd.to_datetime(g["bucket"], utc=True)
     if "slow" not in g:
         g["slow"] = False
+    levels = None
+    if "level" in g:  # rows split by level: every verdict but one reads the groups without it
+        levels = g.assign(level=g["level"].fillna(""))
+        counts = [c for c in ("flagged", "unflagged", "recent") if c in g]
+        g = levels.groupby(GROUP_KEYS, as_index=False, sort=False)[counts].sum()
     if "slow" not in baseline:
         baseline = baseline.assign(slow=False)
     # slow lines of a template are counted apart from its ordinary ones: a sub-template of their own
@@ -350,7 +432,9 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
 
     g["share"] = share  # 1.0 where the host is unknown
     history_rate = float(baseline["unflagged"].sum()) / span if len(baseline) else 0.0
-    span_rows, span_rho = _span_verdicts(g, span, history_rate, missed_threshold)
+    if levels is not None:
+        levels = levels.merge(g[[*GROUP_KEYS, "hist_unflagged", "share"]], on=GROUP_KEYS)
+    span_rows, span_rho = _span_verdicts(g, span, history_rate, missed_threshold, levels)
     rows += span_rows
     rho = rho if span_rho is None else span_rho
 

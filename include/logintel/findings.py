@@ -79,7 +79,8 @@ def compute_anomaly_verdicts(conn, model: ModelRef, min_confidence: float = 0.0)
     conn.execute(db.sql("findings/store_host_shares"), {"model_version": model.version})
     groups = frames.read_frame(conn, db.sql("findings/anomaly_window_stats"), episodes.sql_params(model.version),
                                dtypes={"service": "str", "template_key": "str", "host": "str", "slow": "str",
-                                       "flagged": "int64", "unflagged": "int64", "recent": "int64"})
+                                       "flagged": "int64", "unflagged": "int64", "recent": "int64",
+                                       "level": "str"})
     baseline = frames.read_frame(conn, db.sql("findings/anomaly_baseline"), {"model_version": model.version},
                                  dtypes={"service": "str", "template_key": "str", "slow": "str", "flagged": "int64",
                                          "unflagged": "int64", "span_buckets": "float64"})

@@ -89,11 +89,14 @@ def test_anomaly_window_stats_in_sql(fresh_db):
         base = conn.execute(db.sql("findings/anomaly_baseline"), {"model_version": "m1"}).fetchall()
         hosts = conn.execute(db.sql("findings/host_shares"), {"model_version": "m1"}).fetchall()
     # only buckets with flagged lines (any template) and their neighbours; the unknown flag (log 4) is left out
-    assert not any(recent for *_, recent in groups)  # every line is the model's history (max_log_id 6)
-    assert sorted((s, k, h, f, u) for s, k, h, _, slow, f, u, _recent in groups if not slow) == [
+    assert not any(recent for *_, recent, _level in groups)  # every line is the model's history (max_log_id 6)
+    assert sorted((s, k, h, f, u) for s, k, h, _, slow, f, u, _recent, _level in groups if not slow) == [
         ("api", "a", "", 0, 1), ("api", "b", "", 2, 0), ("db", "a", "", 1, 1)]
     assert sorted(r[:5] for r in base) == [("api", "a", False, 0, 1), ("api", "b", False, 2, 0), ("db", "a", False, 1, 1)]
-    assert not any(slow for *_, slow, _f, _u, _recent in groups)  # no durations: no slow lines
+    assert not any(slow for *_, slow, _f, _u, _recent, _level in groups)  # no durations: no slow lines
+    # split by the lines' level (an episode's lost flags are shared out by its kept flags' levels)
+    assert sorted((s, k, level, f, u) for s, k, _h, _b, _slow, f, u, _recent, level in groups) == [
+        ("api", "a", "INFO", 0, 1), ("api", "b", "ERROR", 2, 0), ("db", "a", "INFO", 1, 1)]
     assert sorted(hosts) == [("api", "", 1.0), ("db", "", 1.0)]  # no host attribute: one host per service
 
 
@@ -129,7 +132,7 @@ def test_slow_lines_are_counted_and_judged_apart(fresh_db):
         groups = conn.execute(db.sql("findings/anomaly_window_stats"), sql_params("m1")).fetchall()
         # one bucket a minute: the slow unflagged line (10:01), the ordinary one (10:02), the slow flagged one (10:03)
         # (all three logged since the history, which ends at log 25)
-        assert sorted((str(b)[11:16], slow, f, u, recent) for *_, b, slow, f, u, recent in groups) == [
+        assert sorted((str(b)[11:16], slow, f, u, recent) for *_, b, slow, f, u, recent, _level in groups) == [
             ("10:01", True, 0, 1, 1), ("10:02", False, 0, 1, 1), ("10:03", True, 1, 0, 1)]
         # the lines since the history, per template (what a template new since then is judged on)
         recent = conn.execute(db.sql("findings/recent_template_flags"), {"model_version": "m1"}).fetchall()

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from logintel.episodes import (BUCKET_MINUTES, CALIBRATION_SHIFT, MISSED_THRESHOLD, WINDOW, _span_verdicts, anomaly_verdicts,
-                               calibrated, lost_flag_probability)
+from logintel.episodes import (BUCKET_MINUTES, CALIBRATION_SHIFT, LEVEL_PSEUDO, MISSED_THRESHOLD, UNSEEN_MIN_FLAGS, WINDOW,
+                               _span_verdicts, _unseen_template_verdicts, anomaly_verdicts, calibrated,
+                               lost_flag_probability)
 
 T0 = pd.Timestamp("2026-01-05 10:00", tz="UTC")
 STEP = pd.Timedelta(minutes=BUCKET_MINUTES)  # one episode bucket
@@ -245,3 +246,71 @@ def test_calibration_shifts_the_log_odds_and_the_cut_applies_after_it():
     conf = anomaly_verdicts(groups, base, HOSTS, missed_threshold=0.0)["confidence"].max()
     assert len(anomaly_verdicts(groups, base, HOSTS, missed_threshold=conf)) == 1
     assert anomaly_verdicts(groups, base, HOSTS, missed_threshold=conf + 1e-6).empty
+
+
+def _burst(extra, host_flags: str = "h1"):
+    """An error burst of pay on `host_flags` over ten buckets: 8 kept flags of its main error and
+    one of four rarer ones (four templates with a single kept flag), plus `extra` rows; the
+    service's ordinary traffic on h2. Rows carry the lines' level."""
+    main, rare = "Timeout calling <*>", [f"Card error {c} <*>" for c in "ABCD"]
+    rows = [("pay", main, host_flags, T0 + i * STEP, 1, 0, "ERROR") for i in range(8)]
+    rows += [("pay", k, host_flags, T0 + (i + 1) * STEP, 1, 0, "ERROR") for i, k in enumerate(rare)]
+    rows += [("pay", "Charge ok <*>", "h2", T0 + i * STEP, 0, 30, "INFO") for i in range(10)]
+    groups = pd.DataFrame(rows + extra, columns=["service", "template_key", "host", "bucket", "flagged", "unflagged",
+                                                 "level"])
+    base = _baseline([("pay", main, 0, 20), *[("pay", k, 0, 5) for k in rare], ("pay", "Charge ok <*>", 0, 60000),
+                      ("pay", "Cache warmed <*>", 0, 2)])
+    return groups, base
+
+
+def test_a_lost_flag_of_a_template_without_kept_flags_in_the_episode_is_found_by_its_level_and_rarity():
+    # a never-seen ERROR template on the burst's host, unflagged: one of the burst's lines whose flag was lost
+    lost = ("pay", "Ledger write failed <*>", "h1", T0 + 4 * STEP, 0, 1, "ERROR")
+    groups, base = _burst([lost])
+    assert UNSEEN_MIN_FLAGS <= 12
+    v = anomaly_verdicts(groups, base, HOSTS)
+    found = v[v["template_key"] == "Ledger write failed <*>"]
+    assert found[["host", "bucket", "kind"]].values.tolist() == [["h1", T0 + 4 * STEP, "missed_anomaly"]]
+    assert found["confidence"].iloc[0] >= MISSED_THRESHOLD
+    reason = found["reason"].iloc[0]
+    assert "12 lines of pay on h1" in reason and "12 of them ERROR" in reason and "none of" in reason
+    assert len(v) == 1  # the burst's kept flags explain nothing else
+    # the rows without their level (an older caller): that verdict is not made
+    assert anomaly_verdicts(groups.drop(columns="level"), base, HOSTS).empty
+
+
+def test_no_verdict_for_another_level_another_host_a_common_template_or_a_small_episode():
+    groups, base = _burst([("pay", "Cache warmed <*>", "h1", T0 + 4 * STEP, 0, 1, "INFO")])  # the burst has no INFO flags
+    assert anomaly_verdicts(groups, base, HOSTS).empty
+    groups, base = _burst([("pay", "Ledger write failed <*>", "h2", T0 + 4 * STEP, 0, 1, "ERROR")])  # no flags on h2
+    assert anomaly_verdicts(groups, base, HOSTS).empty
+    groups, base = _burst([("pay", "Charge ok <*>", "h1", T0 + 4 * STEP, 0, 1, "ERROR")])  # its background explains it
+    assert anomaly_verdicts(groups, base, HOSTS).empty
+    groups, base = _burst([("pay", "Ledger write failed <*>", "h1", T0 + 4 * STEP, 0, 1, "ERROR")])
+    small = groups[~((groups["template_key"] == "Timeout calling <*>") & (groups["bucket"] > T0 + 2 * STEP))]
+    assert small["flagged"].sum() < UNSEEN_MIN_FLAGS  # 7 kept flags: too few to share out
+    assert anomaly_verdicts(small, base, HOSTS).empty
+    # a template with a kept flag elsewhere in the span is judged by the span verdicts, not this one
+    kept_on_h2 = ("pay", "Ledger write failed <*>", "h2", T0 + 5 * STEP, 1, 0, "ERROR")
+    groups = pd.concat([groups, pd.DataFrame([kept_on_h2], columns=groups.columns)], ignore_index=True)
+    assert not anomaly_verdicts(groups, base, HOSTS)["reason"].str.contains("none of").any()
+
+
+def test_the_expected_lost_lines_are_shared_out_by_level_and_template_worked_out_by_hand():
+    # one span on h1: 8 ERROR flags of one template, 1 each of two others (n1 = 2), 1 WARN flag of a
+    # third (n1 = 3, F = 11); candidates: two unflagged ERROR templates and one WARN template
+    def row(key, flagged, unflagged, level, hist):
+        return ("pay", key, "h1", T0, False, level, flagged, unflagged, hist, 0.5, 0)
+    s = pd.DataFrame([row("E main", 8, 0, "ERROR", 100), row("E one", 1, 0, "ERROR", 5), row("E two", 1, 0, "ERROR", 5),
+                      row("W one", 1, 0, "WARN", 5), row("E cand1", 0, 1, "ERROR", 0), row("E cand2", 0, 1, "ERROR", 40),
+                      row("W cand", 0, 1, "WARN", 0)],
+                     columns=["service", "template_key", "host", "bucket", "slow", "level", "flagged", "unflagged",
+                              "hist_unflagged", "share", "span_id"])
+    rho, length = 0.2, np.array([10.0])
+    lam = {"E cand1": 1e-4, "E cand2": 40 / 2000 * 10 * 0.5, "W cand": 1e-4}
+    rows = _unseen_template_verdicts(s, lambda per: per["hist_unflagged"] / 2000 * 10 * per["share"], length, rho, 0.0)
+    got = {r[1]: r[6] for r in rows}
+    for key, level_flags, candidates in (("E cand1", 10, 2), ("E cand2", 10, 2), ("W cand", 1, 1)):
+        m = rho / (1 - rho) * 3 * (level_flags + LEVEL_PSEUDO) / (11 + 5 * LEVEL_PSEUDO) / candidates
+        assert abs(got[key] - calibrated(np.array([m / (m + lam[key])]))[0]) < 1e-12, key
+    assert got["E cand1"] > got["W cand"] > got["E cand2"]
