@@ -143,7 +143,7 @@ BREAKS = [
     Break("the window stats are split by level", "include/logintel/sql/findings/anomaly_window_stats.sql",
           [("       coalesce(l.level, '') AS level", "       min(coalesce(l.level, '')) AS level"),
            ("GROUP BY 1, 2, 3, 4, 5, 9", "GROUP BY 1, 2, 3, 4, 5")],
-          ["tests/integration/test_sql_rules.py::test_anomaly_window_stats_in_sql"]),
+          ["tests/integration/test_sql_rules.py::test_the_window_stats_are_split_by_the_lines_level"]),
     Break("a missed anomaly's confidence is the calibrated posterior", "include/logintel/episodes.py",
           [("    return 1.0 / (1.0 + np.exp(-(np.log(q) - np.log1p(-q) + shift)))", "    return q")],
           ["tests/unit/test_episodes.py::test_calibration_shifts_the_log_odds_and_the_cut_applies_after_it"]),

@@ -100,6 +100,23 @@ def test_anomaly_window_stats_in_sql(fresh_db):
     assert sorted(hosts) == [("api", "", 1.0), ("db", "", 1.0)]  # no host attribute: one host per service
 
 
+
+def test_the_window_stats_are_split_by_the_lines_level(fresh_db):
+    """One template logged at two levels in one bucket: a row per level (the verdicts on templates
+    without kept flags share an episode's lost lines out by level)."""
+    with db.transaction(fresh_db) as conn:
+        _setup(conn)
+        batch = conn.execute("SELECT max(id) FROM logintel.ingest_batches").fetchone()[0]
+        conn.execute("""INSERT INTO logintel.logs (id, ts, service, source, source_line, level, message, is_anomaly,
+                            ingest_batch_id, dedupe_key)
+                        VALUES (7, TIMESTAMPTZ '2026-01-05 10:02:30+00', 'api', 'test', 7, 'WARN', 'a', false, %s,
+                                md5('7')::uuid)""", (batch,))
+        conn.execute("""INSERT INTO logintel.ml_predictions (log_id, model_version, template_key, predicted_level,
+                            confidence, anomaly_score, predicted_anomaly) VALUES (7, 'm1', 'a', 'INFO', 0.9, 0.1, false)""")
+        groups = conn.execute(db.sql("findings/anomaly_window_stats"), sql_params("m1")).fetchall()
+    assert sorted((s, k, level, f, u, recent) for s, k, _h, _b, _slow, f, u, recent, level in groups if s == "api") == [
+        ("api", "a", "INFO", 0, 1, 0), ("api", "a", "WARN", 0, 1, 1), ("api", "b", "ERROR", 2, 0, 0)]
+
 def test_slow_lines_are_counted_and_judged_apart(fresh_db):
     """A line beyond its template's duration limit (95th percentile of the history's unflagged
     lines) is counted apart in the baseline and the window stats, and only a verdict on slow
