@@ -44,14 +44,20 @@ Templates without a kept flag. An episode spreads its lines over many templates 
 several of them with a single line in the episode (an error burst's rarer errors, a retry chain
 against an upstream the history never saw down); such a line whose flag was lost leaves no kept
 flag of its template in the span, so neither verdict above exists for it. Per (span, service,
-host) with at least ``UNSEEN_MIN_FLAGS`` kept flags: the templates with exactly one kept flag
-there (``n1``) tell how many single-line templates the episode has, so rho / (1 - rho) x n1 lines
-are expected on templates that lost their only flag; they are shared out by level like the kept
+host) with at least ``UNSEEN_MIN_FLAGS`` kept flags beyond the service's usual flags there (its
+flagged history lines' rate over the span: a source that flags its alert lines all the time has
+spans of flags but no episode): the templates with exactly one kept flag there (``n1``) tell how
+many single-line templates the episode has, so rho / (1 - rho) x n1 x (the flags' excess share)
+lines are expected on templates that lost their only flag; they are shared out by level like the kept
 flags (an error burst loses ERROR lines, not the service's INFO traffic; ``LEVEL_PSEUDO`` per level
 smooths the shares) and evenly over that level's candidate templates (unflagged lines on the host,
 no kept flag in the span anywhere). A candidate line is a lost flag with probability m / (m + lam),
-``lam`` its template's background on the host over the span (as above): a template the history
-rarely or never logged is the strong case.
+``lam`` its template's background on the host over the span (as above, but with the span's traffic
+density not capped: real sources log in bursts of a hundred times their average rate, and a
+template that is common in such a burst is no evidence), and at least the template's share of the
+service's unflagged lines since the history outside the span times the cell's unflagged lines (a
+template new since the history but common in the new logs is new traffic, not an episode): a
+template rarely or never logged outside the episode is the strong case.
 
 Slow lines. Masking hides the durations a line reports, yet a latency episode is exactly the
 template's usual lines at several times their usual durations. A line whose duration is beyond
@@ -253,12 +259,15 @@ def _in_spans(frame: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> pd.DataFra
 
 
 def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold: float,
-                   levels: pd.DataFrame | None = None) -> tuple[list[tuple], float | None]:
+                   levels: pd.DataFrame | None = None, service_flags: pd.Series | None = None,
+                   recent_counts: pd.DataFrame | None = None) -> tuple[list[tuple], float | None]:
     """Missed-anomaly verdicts from whole episode spans (see the module docstring), and the
     share of episode lines that lost their flag estimated from them (None without spans).
 
     ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined;
-    ``levels``: the same rows split by level (the verdicts on templates without kept flags)."""
+    ``levels``: the same rows split by level, ``service_flags``: each service's flagged history
+    lines, ``recent_counts``: the lines per template since the history (the verdicts on templates
+    without kept flags)."""
     b = _bucket_numbers(g)
     hot = np.unique(b[g["flagged"].to_numpy() > 0])
     if len(hot) == 0 or history_rate <= 0:
@@ -271,7 +280,8 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     s = _in_spans(g, lo, hi)
     length = (hi - lo + 1).astype(np.float64)  # buckets per span
     unflagged = s.groupby("span_id")["unflagged"].sum()
-    density = (unflagged / (history_rate * length[unflagged.index])).clip(0.25, 4.0)
+    traffic = unflagged / (history_rate * length[unflagged.index])
+    density = traffic.clip(0.25, 4.0)
     by_host = ["span_id", "service", "template_key", "slow", "host"]
 
     def cells(keys: list[str], frame: pd.DataFrame) -> pd.DataFrame:
@@ -299,10 +309,11 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     rho = estimate_missed_share(per.loc[with_flags, "u"].to_numpy(), per.loc[with_flags, "f"].to_numpy(),
                                 per.loc[with_flags, "lam"].to_numpy())
     rows: list[tuple] = []
-    if levels is not None:
+    if levels is not None and service_flags is not None:
         background = lambda per: (per["hist_unflagged"] / span * length[per["span_id"].to_numpy()]  # noqa: E731
-                                  * per["share"] * density.reindex(per["span_id"]).fillna(1.0).to_numpy())
-        rows += _unseen_template_verdicts(_in_spans(levels, lo, hi), background, length, rho, threshold)
+                                  * per["share"] * traffic.clip(lower=0.25).reindex(per["span_id"]).fillna(1.0).to_numpy())
+        rows += _unseen_template_verdicts(_in_spans(levels, lo, hi), background, length, rho, threshold,
+                                          service_flags, recent_counts)
     for keys, per in judged:
         cand = per[(per["f"] >= MIN_EPISODE_FLAGS) & (per["u"] > 0)]
         if cand.empty:
@@ -326,18 +337,27 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
 
 
 def _unseen_template_verdicts(s: pd.DataFrame, background, length: np.ndarray, rho: float,
-                              threshold: float) -> list[tuple]:
+                              threshold: float, service_flags: pd.Series, recent: pd.DataFrame | None = None
+                              ) -> list[tuple]:
     """Missed-anomaly verdicts on templates with no kept flag in the span (see the module
     docstring). ``s``: the rows inside spans split by level, with span_id, hist_unflagged and
-    share; ``background``: a frame's expected unflagged lines over its span."""
+    share; ``background``: a frame's expected lines over its span from its ``hist_unflagged``
+    history lines; ``service_flags``: each service's flagged lines in the history; ``recent``: the
+    lines per template since the history (a candidate's background is at least its share of them)."""
     cell = ["span_id", "service", "host"]
     tpl = ["template_key", "slow"]
     kept_anywhere = s.groupby(["span_id", "service", *tpl], sort=False)["flagged"].sum().rename("f_span")
     per = s.groupby([*cell, *tpl], sort=False).agg(
         f=("flagged", "sum"), u=("unflagged", "sum"), hist_unflagged=("hist_unflagged", "first"),
         share=("share", "first")).join(kept_anywhere, on=["span_id", "service", *tpl]).reset_index()
-    flags = per.groupby(cell, sort=False).agg(F=("f", "sum"), n1=("f", lambda f: int((f == 1).sum())))
-    flags = flags[flags["F"] >= UNSEEN_MIN_FLAGS]
+    flags = per.groupby(cell, sort=False).agg(F=("f", "sum"), n1=("f", lambda f: int((f == 1).sum())),
+                                              share=("share", "first")).reset_index()
+    flags = flags[flags["F"] > 0]
+    # only the flags beyond the service's usual ones make an episode (a source that flags its alert
+    # lines all the time has spans of flags without one)
+    usual = background(flags.assign(hist_unflagged=flags["service"].map(service_flags).fillna(0.0))).to_numpy()
+    flags["excess"] = np.clip(1.0 - usual / flags["F"].to_numpy(), 0.0, 1.0)
+    flags = flags[flags["F"] * flags["excess"] >= UNSEEN_MIN_FLAGS].set_index(cell)[["F", "n1", "excess"]]
     cand = per[(per["f_span"] == 0) & (per["u"] > 0)].join(flags, on=cell, how="inner")
     if cand.empty:
         return []
@@ -350,9 +370,24 @@ def _unseen_template_verdicts(s: pd.DataFrame, background, length: np.ndarray, r
         cand.groupby([*cell, "level"], sort=False).size().rename("candidates"), on=[*cell, "level"])
     f_level = cand["f_level"].fillna(0).to_numpy()
     # lost lines expected on templates that kept no flag, this level's part of them, per candidate template
-    m = (rho / (1 - rho) * cand["n1"].to_numpy() * (f_level + LEVEL_PSEUDO)
+    m = (rho / (1 - rho) * cand["n1"].to_numpy() * cand["excess"].to_numpy() * (f_level + LEVEL_PSEUDO)
          / (cand["F"].to_numpy() + LEVEL_PSEUDO * len(LEVELS)) / cand["candidates"].to_numpy())
-    lam = np.maximum(background(cand).to_numpy(np.float64), 1e-4)
+    lam = background(cand).to_numpy(np.float64)
+    if recent is not None and len(recent):
+        # the template's share of the service's unflagged lines since the history, outside this span,
+        # times the cell's unflagged lines: a template new since the history but common in the new
+        # logs is no evidence (its history background is 0)
+        in_span = s.groupby(["span_id", "service", "template_key"], sort=False)["unflagged"].sum()
+        since = recent.groupby(["service", "template_key"], sort=False)["unflagged"].sum()
+        per_service = since.groupby(level="service").sum()
+        keys = pd.MultiIndex.from_frame(cand[["span_id", "service", "template_key"]])
+        outside = (since.reindex(pd.MultiIndex.from_frame(cand[["service", "template_key"]])).fillna(0).to_numpy()
+                   - in_span.reindex(keys).fillna(0).to_numpy())
+        traffic = s.groupby(cell, sort=False)["unflagged"].sum().reindex(
+            pd.MultiIndex.from_frame(cand[cell])).to_numpy(np.float64)
+        total = cand["service"].map(per_service).fillna(0).to_numpy(np.float64)
+        lam = np.maximum(lam, np.clip(outside, 0, None) / np.maximum(total, 1.0) * traffic)
+    lam = np.maximum(lam, 1e-4)
     p = calibrated(m / np.maximum(m + lam, 1e-12))
     keep = (p >= threshold) & (m > 0)
     strong = cand[keep].assign(p=p[keep], lam=lam[keep], f_level=f_level[keep])
@@ -434,7 +469,8 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     history_rate = float(baseline["unflagged"].sum()) / span if len(baseline) else 0.0
     if levels is not None:
         levels = levels.merge(g[[*GROUP_KEYS, "hist_unflagged", "share"]], on=GROUP_KEYS)
-    span_rows, span_rho = _span_verdicts(g, span, history_rate, missed_threshold, levels)
+    service_flags = baseline.groupby("service")["flagged"].sum()
+    span_rows, span_rho = _span_verdicts(g, span, history_rate, missed_threshold, levels, service_flags, recent)
     rows += span_rows
     rho = rho if span_rho is None else span_rho
 

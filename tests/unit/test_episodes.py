@@ -308,9 +308,45 @@ def test_the_expected_lost_lines_are_shared_out_by_level_and_template_worked_out
                               "hist_unflagged", "share", "span_id"])
     rho, length = 0.2, np.array([10.0])
     lam = {"E cand1": 1e-4, "E cand2": 40 / 2000 * 10 * 0.5, "W cand": 1e-4}
-    rows = _unseen_template_verdicts(s, lambda per: per["hist_unflagged"] / 2000 * 10 * per["share"], length, rho, 0.0)
+    background = lambda per: per["hist_unflagged"] / 2000 * 10 * per["share"]  # noqa: E731
+    rows = _unseen_template_verdicts(s, background, length, rho, 0.0, pd.Series({"pay": 0.0}))
     got = {r[1]: r[6] for r in rows}
     for key, level_flags, candidates in (("E cand1", 10, 2), ("E cand2", 10, 2), ("W cand", 1, 1)):
         m = rho / (1 - rho) * 3 * (level_flags + LEVEL_PSEUDO) / (11 + 5 * LEVEL_PSEUDO) / candidates
         assert abs(got[key] - calibrated(np.array([m / (m + lam[key])]))[0]) < 1e-12, key
     assert got["E cand1"] > got["W cand"] > got["E cand2"]
+
+    # the service flags 200 lines in the 2,000 history buckets: 0.5 of the 11 flags on h1 are usual,
+    # so the expected lost lines shrink by that share
+    again = {r[1]: r[6] for r in _unseen_template_verdicts(s, background, length, rho, 0.0, pd.Series({"pay": 200.0}))}
+    m = rho / (1 - rho) * 3 * (1 - 0.5 / 11) * (1 + LEVEL_PSEUDO) / (11 + 5 * LEVEL_PSEUDO)
+    assert abs(again["W cand"] - calibrated(np.array([m / (m + 1e-4)]))[0]) < 1e-12
+
+
+def test_a_source_that_flags_all_the_time_has_spans_of_flags_but_no_episode():
+    # the burst's 12 flags on h1 are what pay flags in any ten minutes (its history flagged 2,400 lines
+    # in 2,000 buckets, half of them on h1): no verdict on a template without kept flags
+    lost = ("pay", "Ledger write failed <*>", "h1", T0 + 4 * STEP, 0, 1, "ERROR")
+    groups, base = _burst([lost])
+    assert len(anomaly_verdicts(groups, base, HOSTS)) == 1
+    flags_always = pd.concat([base, _baseline([("pay", "Disk alert <*>", 2400, 0)])], ignore_index=True)
+    assert "Ledger write failed <*>" not in anomaly_verdicts(groups, flags_always, HOSTS)["template_key"].tolist()
+    # nor when the usual flags leave fewer than UNSEEN_MIN_FLAGS beyond them (12 - 2.7: 9.3)
+    assert "Ledger write failed <*>" not in anomaly_verdicts(
+        groups, pd.concat([base, _baseline([("pay", "Disk alert <*>", 1200, 1)])], ignore_index=True),
+        HOSTS)["template_key"].tolist()
+
+
+def test_a_template_new_since_the_history_but_common_in_the_new_logs_is_no_evidence():
+    # the never-seen ERROR template is 1 of the service's 10,000 unflagged lines since the history (its
+    # one line here): a lost flag; when 3,000 of them lie outside the span, it is new traffic
+    lost = ("pay", "Ledger write failed <*>", "h1", T0 + 4 * STEP, 0, 1, "ERROR")
+    groups, base = _burst([lost])
+
+    def since(ledger_lines: int) -> pd.DataFrame:
+        return pd.DataFrame([("pay", "Ledger write failed <*>", 0, ledger_lines), ("pay", "Charge ok <*>", 0, 10000 - ledger_lines)],
+                            columns=["service", "template_key", "flagged", "unflagged"])
+
+    found = anomaly_verdicts(groups, base, HOSTS, recent=since(1))
+    assert found["template_key"].tolist() == ["Ledger write failed <*>"]
+    assert anomaly_verdicts(groups, base, HOSTS, recent=since(3000)).empty
