@@ -346,12 +346,18 @@ def _unseen_template_verdicts(s: pd.DataFrame, background, length: np.ndarray, r
     lines per template since the history (a candidate's background is at least its share of them)."""
     cell = ["span_id", "service", "host"]
     tpl = ["template_key", "slow"]
+    # only the spans and services with a cell of enough flags (most have none: the frames stay small)
+    big = s.groupby(cell, sort=False)["flagged"].sum()
+    big = big[big >= UNSEEN_MIN_FLAGS].reset_index()[["span_id", "service"]].drop_duplicates()
+    if big.empty:
+        return []
+    s = s.merge(big, on=["span_id", "service"])
     kept_anywhere = s.groupby(["span_id", "service", *tpl], sort=False)["flagged"].sum().rename("f_span")
     per = s.groupby([*cell, *tpl], sort=False).agg(
         f=("flagged", "sum"), u=("unflagged", "sum"), hist_unflagged=("hist_unflagged", "first"),
         share=("share", "first")).join(kept_anywhere, on=["span_id", "service", *tpl]).reset_index()
-    flags = per.groupby(cell, sort=False).agg(F=("f", "sum"), n1=("f", lambda f: int((f == 1).sum())),
-                                              share=("share", "first")).reset_index()
+    flags = per.assign(one=per["f"] == 1).groupby(cell, sort=False).agg(
+        F=("f", "sum"), n1=("one", "sum"), share=("share", "first")).reset_index()
     flags = flags[flags["F"] > 0]
     # only the flags beyond the service's usual ones make an episode (a source that flags its alert
     # lines all the time has spans of flags without one)
