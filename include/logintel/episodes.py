@@ -24,8 +24,9 @@ Calibration. That posterior is too sure of itself in the middle (on the new-logs
 gave 0.8-0.9 were lost 2 times in 3): the model's assumptions (Poisson background, one loss rate
 for every episode) are only nearly true. A missed-anomaly verdict's confidence is the posterior
 shifted by ``CALIBRATION_SHIFT`` on the log-odds scale (:func:`calibrated`), fitted on generator
-seeds 42/7/11 and checked on seeds 1/2/3 (-0.78 and -0.85 fitted on either half; expected
-calibration error 0.02-0.05 on the other), and a verdict is made from ``MISSED_THRESHOLD`` (more
+seeds 42/7/11 and checked on seeds 1/2/3 (-0.52 and -0.53 fitted on either half since the span
+backgrounds use each service's own traffic, stop 31; -0.78 and -0.85 before; expected calibration
+error 0.03-0.04 on the other), and a verdict is made from ``MISSED_THRESHOLD`` (more
 likely lost than not): so a finding's confidence is how often such findings were right.
 
 Episode spans. An outage or a burst lasts 10-90 minutes, longer than that window, and its lines
@@ -35,7 +36,8 @@ and last flagged lines). Per (span, service, template, host) and per (span, serv
 on all hosts (an outage's callers are spread over a service's hosts) the same posterior is taken
 with the evidence of the whole span: ``f``/``u`` there (at least ``MIN_EPISODE_FLAGS`` flagged),
 ``lam`` = the template's unflagged history rate x the span's length x the host's share (1 for all
-hosts) x the span's traffic density (its unflagged lines against the history's rate), and ``rho``
+hosts) x the service's traffic density in the span (its unflagged lines there against its history
+rate; the platform's for a service the history lacks), and ``rho``
 estimated from the spans themselves (unflagged lines in excess of their background, over all the
 spans' episode lines, per template on all hosts, so a lost flag on a host without kept flags
 counts too). A line gets the strongest of its window and span verdicts.
@@ -95,7 +97,7 @@ BUCKET_MINUTES = 1       # the buckets of sql/findings/anomaly_window_stats.sql 
 MISSED_PRIOR = 0.1       # rho: share of an episode's lines whose flag is lost (prior)
 THRESHOLD = 0.9          # an alert-template verdict needs this probability (bench/anomaly_research.py)
 MISSED_THRESHOLD = 0.5   # a window or span missed-anomaly verdict needs this calibrated probability
-CALIBRATION_SHIFT = -0.8  # log-odds shift of the lost-flag posterior (bench/anomaly_research.py --calibration)
+CALIBRATION_SHIFT = -0.53  # log-odds shift of the lost-flag posterior (bench/anomaly_research.py --calibration)
 MIN_HISTORY = 200        # a false-anomaly verdict needs this many history lines of the template
 MAX_LOST = 200           # C is summed up to this many lines per window
 ALERT_LOSS_B = 9.0       # alert templates lose a flag with r ~ Beta(1, 9) (mean 10 %)
@@ -260,14 +262,16 @@ def _in_spans(frame: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> pd.DataFra
 
 def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold: float,
                    levels: pd.DataFrame | None = None, service_flags: pd.Series | None = None,
-                   recent_counts: pd.DataFrame | None = None) -> tuple[list[tuple], float | None]:
+                   recent_counts: pd.DataFrame | None = None, service_rates: pd.Series | None = None
+                   ) -> tuple[list[tuple], float | None]:
     """Missed-anomaly verdicts from whole episode spans (see the module docstring), and the
     share of episode lines that lost their flag estimated from them (None without spans).
 
     ``g``: the groups with their history columns (hist_unflagged) and host ``share`` joined;
     ``levels``: the same rows split by level, ``service_flags``: each service's flagged history
     lines, ``recent_counts``: the lines per template since the history (the verdicts on templates
-    without kept flags)."""
+    without kept flags); ``service_rates``: each service's unflagged history lines per bucket (the
+    span's traffic density per service; the platform's without them)."""
     b = _bucket_numbers(g)
     hot = np.unique(b[g["flagged"].to_numpy() > 0])
     if len(hot) == 0 or history_rate <= 0:
@@ -282,6 +286,15 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
     unflagged = s.groupby("span_id")["unflagged"].sum()
     traffic = unflagged / (history_rate * length[unflagged.index])
     density = traffic.clip(0.25, 4.0)
+    if service_rates is not None:
+        # each service's own traffic in the span against its history rate (a quiet service's busy
+        # hour is not the platform's); the platform's where the history has none of the service
+        lines = s.groupby(["span_id", "service"], sort=False)["unflagged"].sum()
+        ids = lines.index.get_level_values("span_id").to_numpy()
+        rate = service_rates.reindex(lines.index.get_level_values("service")).fillna(0.0).to_numpy()
+        own = np.where(rate > 0, lines.to_numpy() / np.maximum(rate * length[ids], 1e-12),
+                       density.reindex(ids).fillna(1.0).to_numpy())
+        density = pd.Series(np.clip(own, 0.25, 4.0), index=lines.index)
     by_host = ["span_id", "service", "template_key", "slow", "host"]
 
     def cells(keys: list[str], frame: pd.DataFrame) -> pd.DataFrame:
@@ -289,8 +302,9 @@ def _span_verdicts(g: pd.DataFrame, span: float, history_rate: float, threshold:
                                                   hist_unflagged=("hist_unflagged", "first"), share=("share", "first"))
         per = per.reset_index()
         ids = per["span_id"].to_numpy()
+        where = pd.MultiIndex.from_frame(per[["span_id", "service"]]) if service_rates is not None else ids
         per["lam"] = (per["hist_unflagged"] / span * length[ids] * per["share"]
-                      * density.reindex(ids).fillna(1.0).to_numpy())
+                      * density.reindex(where).fillna(1.0).to_numpy())
         return per
 
     # each host's part of the span (an episode often sits on one host), and all hosts together
@@ -476,7 +490,9 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
     if levels is not None:
         levels = levels.merge(g[[*GROUP_KEYS, "hist_unflagged", "share"]], on=GROUP_KEYS)
     service_flags = baseline.groupby("service")["flagged"].sum()
-    span_rows, span_rho = _span_verdicts(g, span, history_rate, missed_threshold, levels, service_flags, recent)
+    service_rates = baseline.groupby("service")["unflagged"].sum() / span
+    span_rows, span_rho = _span_verdicts(g, span, history_rate, missed_threshold, levels, service_flags, recent,
+                                         service_rates)
     rows += span_rows
     rho = rho if span_rho is None else span_rho
 
