@@ -350,3 +350,27 @@ def test_a_template_new_since_the_history_but_common_in_the_new_logs_is_no_evide
     found = anomaly_verdicts(groups, base, HOSTS, recent=since(1))
     assert found["template_key"].tolist() == ["Ledger write failed <*>"]
     assert anomaly_verdicts(groups, base, HOSTS, recent=since(3000)).empty
+
+
+def test_a_span_background_follows_its_services_own_traffic():
+    # pay logs 4x its usual traffic during a 10-minute episode while the busy web service logs as
+    # usual: the platform's density (~1) would make pay's background 4x too small
+    tpl = "Retrying request to <*>"
+    rows = [("pay", tpl, "h1", T0 + i * STEP, 2, 1 if i == 5 else 0) for i in range(10)]
+    rows += [("pay", "Charge ok <*>", "h2", T0 + i * STEP, 0, 4) for i in range(10)]
+    rows += [("web", "Page ok <*>", "w1", T0 + i * STEP, 0, 100) for i in range(10)]
+    hist = {tpl: 20, "Charge ok <*>": 2000, "Page ok <*>": 200000}
+    g = _groups(rows).assign(bucket=lambda d: pd.to_datetime(d["bucket"], utc=True), share=1.0, slow=False)
+    g["hist_unflagged"] = g["template_key"].map(hist)
+    rates = pd.Series({"pay": 2020 / 2000, "web": 200000 / 2000})
+    history_rate = float(rates.sum())
+
+    def span_lam(**kw) -> float:
+        rows, _ = _span_verdicts(g, 2000.0, history_rate, 0.0, **kw)
+        reason = next(r[7] for r in rows if "on all its hosts" in r[7])
+        return float(reason.split("where ")[1].split(" unflagged")[0])
+
+    own = min(41 / (rates["pay"] * 10), 4.0)
+    platform = (41 + 1000) / (history_rate * 10)
+    assert span_lam(service_rates=rates) == round(20 / 2000 * 10 * own, 2)
+    assert span_lam() == round(20 / 2000 * 10 * platform, 2)
