@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from logintel.episodes import (BUCKET_MINUTES, CALIBRATION_SHIFT, LEVEL_PSEUDO, MISSED_THRESHOLD, UNSEEN_MIN_FLAGS, WINDOW,
-                               _span_verdicts, _unseen_template_verdicts, anomaly_verdicts, calibrated,
-                               lost_flag_probability)
+from logintel.episodes import (BUCKET_MINUTES, CALIBRATION_SHIFT, MISSED_THRESHOLD, WINDOW, _span_verdicts, anomaly_verdicts,
+                               calibrated, lost_flag_probability)
+from logintel.unkept_templates import LEVEL_PSEUDO, UNSEEN_MIN_FLAGS, unkept_template_verdicts
 
 T0 = pd.Timestamp("2026-01-05 10:00", tz="UTC")
 STEP = pd.Timedelta(minutes=BUCKET_MINUTES)  # one episode bucket
@@ -309,7 +309,7 @@ def test_the_expected_lost_lines_are_shared_out_by_level_and_template_worked_out
     rho, length = 0.2, np.array([10.0])
     lam = {"E cand1": 1e-4, "E cand2": 40 / 2000 * 10 * 0.5, "W cand": 1e-4}
     background = lambda per: per["hist_unflagged"] / 2000 * 10 * per["share"]  # noqa: E731
-    rows = _unseen_template_verdicts(s, background, length, rho, 0.0, pd.Series({"pay": 0.0}))
+    rows = unkept_template_verdicts(s, background, length, rho, 0.0, pd.Series({"pay": 0.0}))
     got = {r[1]: r[6] for r in rows}
     for key, level_flags, candidates in (("E cand1", 10, 2), ("E cand2", 10, 2), ("W cand", 1, 1)):
         m = rho / (1 - rho) * 3 * (level_flags + LEVEL_PSEUDO) / (11 + 5 * LEVEL_PSEUDO) / candidates
@@ -318,7 +318,7 @@ def test_the_expected_lost_lines_are_shared_out_by_level_and_template_worked_out
 
     # the service flags 200 lines in the 2,000 history buckets: 0.5 of the 11 flags on h1 are usual,
     # so the expected lost lines shrink by that share
-    again = {r[1]: r[6] for r in _unseen_template_verdicts(s, background, length, rho, 0.0, pd.Series({"pay": 200.0}))}
+    again = {r[1]: r[6] for r in unkept_template_verdicts(s, background, length, rho, 0.0, pd.Series({"pay": 200.0}))}
     m = rho / (1 - rho) * 3 * (1 - 0.5 / 11) * (1 + LEVEL_PSEUDO) / (11 + 5 * LEVEL_PSEUDO)
     assert abs(again["W cand"] - calibrated(np.array([m / (m + 1e-4)]))[0]) < 1e-12
 
