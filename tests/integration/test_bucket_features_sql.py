@@ -1,4 +1,4 @@
-"""The anomaly model's bucket features, computed by sql/scoring/logs_with_buckets.sql on a real
+"""The anomaly model's bucket features, computed by sql/scoring/bucket_counts.sql on a real
 PostgreSQL (read through logintel.frames.read_logs), against values worked out by hand, and
 against the pandas copy the in-memory tests use (tests/support/buckets.py)."""
 from __future__ import annotations

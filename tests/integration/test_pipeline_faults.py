@@ -329,7 +329,7 @@ def test_the_read_hashes_the_chunks_scored_ids_even_when_the_statistics_say_ther
         conn.execute("VACUUM ANALYZE logintel.ml_predictions")
         conn.execute("SET enable_mergejoin = off")
         query = psycopg.ClientCursor(conn).mogrify(
-            db.sql("scoring/logs_with_buckets"),
+            db.sql("scoring/logs_selected"),
             frames.logs_query_params(1, 200_000, registry.require_champion(clean).version))
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query))
     assert "hashed SubPlan" in plan and "NOT (SubPlan" not in plan, plan

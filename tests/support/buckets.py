@@ -1,5 +1,5 @@
 """A pandas copy of the bucket features the pipeline computes in SQL
-(``include/logintel/sql/scoring/logs_with_buckets.sql``), for in-memory tests and the
+(``include/logintel/sql/scoring/bucket_counts.sql``), for in-memory tests and the
 research bench (bench/detect_research.py).  tests/integration/test_bucket_features_sql.py
 checks that both agree.
 
