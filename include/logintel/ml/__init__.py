@@ -12,7 +12,7 @@
 :func:`predict` scores each distinct (template_key, service) once: templates seen in
 training get their stored OUT-OF-GROUP probabilities, new ones the full model's.  The
 frame must carry the bucket columns the scoring SQL computes
-(``sql/scoring/logs_with_buckets.sql``, read by :func:`logintel.frames.read_logs`).
+(``sql/scoring/bucket_counts.sql``, read by :func:`logintel.frames.read_logs`).
 
 This package imports without scikit-learn (DAG files import it and must stay fast): the
 estimator modules are imported where a model is trained or unpickled.

@@ -13,7 +13,7 @@
   (leave-one-out: the row's own flag removed, smoothed towards the global rate), the level
   model's out-of-group severity reading of the template, and the 5-minute bucket counts
   relative to the service's rate (error burst, warn spike, volume).  The bucket columns
-  come from SQL (``sql/scoring/logs_with_buckets.sql``): bucket = the 5-minute bin of
+  come from SQL (``sql/scoring/bucket_counts.sql``): bucket = the 5-minute bin of
   ``ts``; ``bucket_total`` / ``bucket_warn`` / ``bucket_error`` = lines / WARN lines /
   ERROR+FATAL lines of the row's service in the row's bucket; ``svc_rate_*`` = the mean of
   those counts over the service's non-empty buckets.
