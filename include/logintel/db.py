@@ -148,3 +148,61 @@ def copy_rows(conn: psycopg.Connection, table: str, columns: list[str], rows) ->
             n += 1
     # the server's count ("COPY n"), so a caller's accounting checks what was stored, not what was sent
     return cur.rowcount if cur.rowcount >= 0 else n
+
+
+def copy_out(conn: psycopg.Connection, statement: str) -> bytes:
+    """All the data of `statement` (a COPY ... TO STDOUT), as one bytes object.
+
+    PostgreSQL sends a COPY's data one row per message, and psycopg hands each out through its
+    waiting machinery (about 2.5 µs a row, with the interpreter lock held: a 200,000-log scoring
+    read spent 0.3 s of its 0.45 s of Python there). Here the rows libpq has buffered are taken
+    straight from it, and the socket is waited on (lock released) only when none are. Inside a
+    transaction or on an autocommit connection; otherwise psycopg's own copy (it opens the
+    transaction the connection would)."""
+    import select
+
+    from psycopg import pq
+
+    status = conn.info.transaction_status
+    if not conn.autocommit and status != pq.TransactionStatus.INTRANS or conn.closed:
+        with conn.cursor().copy(statement) as copy:
+            return b"".join(bytes(block) for block in copy)
+    pgconn = conn.pgconn
+    parts: list[bytes] = []
+    with conn.lock:
+        pgconn.send_query(statement.encode(conn.info.encoding))
+
+        def result() -> pq.abc.PGresult | None:
+            pgconn.consume_input()
+            while pgconn.is_busy():  # wait for the server without holding the interpreter
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            return pgconn.get_result()
+
+        head = result()
+        if head is None or head.status != pq.ExecStatus.COPY_OUT:
+            while result() is not None:  # drain, so the connection is ready for the next statement
+                pass
+            raise _error_of(head, conn)
+        while True:
+            nbytes, data = pgconn.get_copy_data(1)
+            if nbytes > 0:
+                parts.append(bytes(data))  # (keeping libpq's buffers alive until the join cost 3x more)
+            elif nbytes == 0:  # nothing buffered: wait for the socket
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            else:
+                break
+        end = result()
+        while result() is not None:
+            pass
+        if end is None or end.status != pq.ExecStatus.COMMAND_OK:
+            raise _error_of(end, conn)
+    return b"".join(parts)
+
+
+def _error_of(res, conn: psycopg.Connection) -> Exception:
+    """The psycopg exception (its SQLSTATE class) of a failed result."""
+    if res is None:
+        return psycopg.OperationalError("the server ended the COPY without a result")
+    return psycopg.errors.error_from_result(res, encoding=conn.info.encoding)

@@ -14,12 +14,10 @@ def read_frame(conn: psycopg.Connection, query: str, params: dict | None = None,
     because COPY itself cannot take server-side bind parameters."""
     import pandas as pd
 
+    from . import db
+
     bound = psycopg.ClientCursor(conn).mogrify(query, params) if params else query
-    buf = io.BytesIO()
-    with conn.cursor().copy(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
-        for block in copy:
-            buf.write(block)
-    buf.seek(0)
+    buf = io.BytesIO(db.copy_out(conn, f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)"))
     # keep_default_na=False: a message "NA" or "null" is text, not a missing value.
     return pd.read_csv(buf, dtype=dtypes, keep_default_na=False)
 
