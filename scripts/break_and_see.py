@@ -314,7 +314,7 @@ BREAKS = [
           [("out[group, pos:pos + width] = p.wire[rows.start + group]", "out[group, pos:pos + width] = p.wire[group]")],
           ["tests/unit/test_binary_copy.py::test_the_stream_is_the_same_when_laid_out_in_small_slices"]),
     Break("the COPY reader keeps every row libpq buffered (long rows dropped)", "include/logintel/db.py",
-          [("                parts.append(bytes(data))  #", "                nbytes < 60 and parts.append(bytes(data))  #")],
+          [("                parts.append(bytes(data))  #", "                nbytes < 40 and parts.append(bytes(data))  #")],
           ["tests/integration/test_copy_out.py::test_the_bytes_are_psycopgs"]),
     Break("a failed COPY reaches the caller as psycopg's exception (an empty result instead)", "include/logintel/db.py",
           [("            raise _error_of(head, conn)", "            return b\"\"")],
