@@ -13,13 +13,16 @@ class CoverageError(RuntimeError):
     """The coverage suite failed: too few logs scored, or one has waited too long."""
 
 
-def take_snapshot(url: str, run_id: int) -> list[dict]:
-    """Record the coverage of scoring run `run_id` (again: replaced) and return it per service."""
+def take_snapshot(url: str, run_id: int, unanalyzed: int = 0) -> list[dict]:
+    """Record the coverage of scoring run `run_id` (again: replaced) and return it per service.
+    `unanalyzed`: predictions written since ml_predictions was last analyzed (taken while the run's
+    ANALYZE may still be going on: the hash's memory must count them)."""
     with db.transaction(url) as conn:
         run = db.query_one(conn, "drift/run", {"run_id": int(run_id)})
         if run is not None:  # (no run: nothing to record, as before)
             # the version's scored ids are hashed once: in memory, not in batches on disk
-            conn.execute("SELECT set_config('work_mem', %s, true)", (hash_work_mem(predictions_estimate(conn)),))
+            estimate = predictions_estimate(conn) + max(0, int(unanalyzed))
+            conn.execute("SELECT set_config('work_mem', %s, true)", (hash_work_mem(estimate),))
             conn.execute(db.sql("coverage/snapshot"), {"run_id": int(run_id), "model_version": run["model_version"]})
     with db.connect(url) as conn:
         return latest(conn)

@@ -257,6 +257,8 @@ def score_partition(url: str, run: ScoringRun, lo: int, hi: int, chunk_size: int
 def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size: int | None = None,
               progress: RowProgress | None = None) -> dict:
     """Plan, score every partition in this process, and finish the run (the CLI's path)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from . import coverage, drift
 
     run = start_run(url, run_key)
@@ -264,10 +266,15 @@ def score_all(url: str, run_key: str = "manual", partitions: int = 1, chunk_size
     if progress is not None:
         progress.total(sum(p["n"] for p in parts))
     results = [score_partition(url, run, p["lo"], p["hi"], chunk_size, progress) for p in parts]
-    finish_run(url, run)
-    cover = coverage.take_snapshot(url, run.run_id)
-    drifted = drift.take_snapshot(url, run.run_id)
+    scored = sum(r.scored for r in results)
+    # the coverage snapshot (a pass over every log) on the other core while the run is closed
+    # (its ANALYZE) and its drift taken: they read and write different rows
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        covering = pool.submit(coverage.take_snapshot, url, run.run_id, scored)
+        finish_run(url, run)
+        drifted = drift.take_snapshot(url, run.run_id)
+        cover = covering.result()
     return {"run_id": run.run_id, "model_version": run.model.version, "partitions": len(parts),
-            "scored": sum(r.scored for r in results),
+            "scored": scored,
             "coverage": {r["service"]: round(float(r["coverage"]), 4) for r in cover},
             "unseen_template_share": {r["service"]: round(float(r["unseen_template_share"]), 4) for r in drifted}}
