@@ -333,3 +333,24 @@ def test_the_read_hashes_the_chunks_scored_ids_even_when_the_statistics_say_ther
             frames.logs_query_params(1, 200_000, registry.require_champion(clean).version))
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query))
     assert "hashed SubPlan" in plan and "NOT (SubPlan" not in plan, plan
+
+
+def test_findings_beyond_the_ids_gx_returns_are_read_in_sql_and_are_the_same(clean, monkeypatch):
+    """GX returns at most LOGINTEL_GX_MAX_IDS failing ids per expectation (its results stay bounded
+    as the logs grow); the rest come from the same predicate in SQL: the findings are the same."""
+    scoring.score_all(clean, run_key="all-ids")
+    findings.record_findings(clean, "all-ids")
+    reference = _findings(clean)
+    assert sum(kind.startswith("level") for _, kind, _, _ in reference) > 3  # more than GX will return
+    with psycopg.connect(clean) as conn:
+        conn.execute("DELETE FROM logintel.dq_findings")
+    monkeypatch.setenv("LOGINTEL_GX_MAX_IDS", "3")
+    from logintel.quality import run as gx_run
+
+    returned: list = []
+    validate = gx_run.validate_findings
+    monkeypatch.setattr(gx_run, "validate_findings", lambda *a, **k: returned.append(validate(*a, **k)) or returned[-1])
+    findings.record_findings(clean, "three-ids")
+    assert _findings(clean) == reference
+    (run,) = returned
+    assert 0 < len(run.unexpected_ids["level_issue"]) <= 3 < run.unexpected_counts["level_issue"]

@@ -112,7 +112,7 @@ def test_plugin_auth_rejects_anything_else(monkeypatch, bad):
 def test_defaults():
     s = get_settings()
     assert (s.chunk_size, s.partitions, s.confidence, s.threads, s.gx_max_ids, s.max_record_bytes) == (
-        200_000, 2, 0.9, 1, 200_000, 1 << 20)
+        200_000, 2, 0.9, 1, 10_000, 1 << 20)
     assert s.plugin_auth is True and s.asset_base is None and s.database_url is None and s.uses_embedded
     assert s.embedded_port == 54329 and not s.embedded_port_pinned
     assert s.models_dir == s.home / "models" and s.gx_root == s.home and s.landing_dir == s.home / "landing"
