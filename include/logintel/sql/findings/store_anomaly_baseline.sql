@@ -17,5 +17,6 @@ LEFT JOIN logintel.duration_limits d
        ON d.model_version = mv.version AND d.service = coalesce(l.service, '') AND d.template_key = p.template_key
 CROSS JOIN span
 WHERE l.id <= mv.max_log_id AND l.is_anomaly IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM logintel.anomaly_baselines b WHERE b.model_version = mv.version)
+  -- uncorrelated: a one-time filter, so a stored history skips the joins (0.37 s at 1M) instead of filtering them
+  AND NOT EXISTS (SELECT 1 FROM logintel.anomaly_baselines b WHERE b.model_version = %(model_version)s)
 GROUP BY mv.version, 2, 3, 4, span.span_buckets
