@@ -79,6 +79,8 @@ def test_rescoring_and_refinding_three_times_changes_nothing(clean):
         if i == 0:
             first = (_predictions(clean), _q(clean, "SELECT count(*) FROM logintel.dq_findings"))
     assert first[0] and len(first[0]) == N_LOGS
+    # a run's `scored` comes from the counts its chunks wrote (two partitions, chunks of 1,000)
+    assert _q(clean, "SELECT scored FROM logintel.scoring_runs WHERE run_key = 'again-0' AND counted") == N_LOGS
     assert (_predictions(clean), _q(clean, "SELECT count(*) FROM logintel.dq_findings")) == first
     # what GX validated last: this run's snapshot of the checks, one row per scored log (not three runs' worth)
     assert _q(clean, "SELECT count(*) FROM logintel.prediction_checks") == N_LOGS
@@ -141,6 +143,12 @@ def test_two_scoring_runs_at_once_make_no_duplicates(clean):
     # the run that upserted the other's chunk may have counted rows twice: its drift and coverage
     # come from the predictions, not from its counts (run_counts.py)
     assert _q(clean, "SELECT count(*) FROM logintel.scoring_runs WHERE NOT counted") >= 1
+    # and its `scored` is its predictions, counted in ml_predictions; each run's is what it wrote
+    with psycopg.connect(clean) as conn:
+        runs = conn.execute("SELECT r.counted, r.scored, (SELECT count(*) FROM logintel.ml_predictions p "
+                            "WHERE p.scoring_run_id = r.id) FROM logintel.scoring_runs r").fetchall()
+    assert all(scored == attributed for counted, scored, attributed in runs if not counted), runs
+    assert sum(scored for _, scored, _ in runs) >= N_LOGS, runs
 
 
 def test_gx_failure_after_scoring_keeps_predictions_and_rerun_adds_no_duplicates(clean, monkeypatch):
