@@ -209,15 +209,25 @@ def stored_bucket(bucket: pd.Timestamp) -> str:
     return "-infinity" if bucket == ALL_TIME else bucket.isoformat()
 
 
-def _window_sum(df: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.DataFrame:
-    """Sums of `cols` over each row's bucket and its WINDOW neighbours, per `keys`."""
-    step = pd.Timedelta(minutes=BUCKET_MINUTES)
-    base = df.groupby([*keys, "bucket"], sort=False)[cols].sum()
-    level = base.index.names.index("bucket")
-    # shift the bucket level's distinct values, not every row (a rename with a function maps each row)
-    shifted = [base.set_axis(base.index.set_levels(base.index.levels[level] + d * step, level=level))
-               for d in range(-WINDOW, WINDOW + 1)]
-    return pd.concat(shifted).groupby(level=[*keys, "bucket"], sort=False).sum()
+def _window_sum(df: pd.DataFrame, keys: list[str], cols: list[str]) -> np.ndarray:
+    """Each row's sums of `cols` over its bucket and its WINDOW neighbours, per `keys` (one row of
+    the result per row of `df`). On integers: a (keys, bucket) number per row, its sums, then each
+    shifted number looked up in the sorted ones (concatenating 2 x WINDOW + 1 shifted copies of the
+    grouped frame took 100 MB at 5M logs)."""
+    key = df.groupby(keys, sort=False, dropna=False).ngroup().to_numpy(np.int64)
+    bucket = _bucket_numbers(df)
+    offset = bucket - bucket.min()
+    # room for WINDOW buckets on either side, so a shifted number never reaches the next key's
+    width = int(offset.max()) + 2 * WINDOW + 1
+    cell, row_cell = np.unique(key * width + offset, return_inverse=True)
+    row_cell = row_cell.reshape(-1)
+    sums = np.stack([np.bincount(row_cell, weights=df[c].to_numpy(np.float64), minlength=len(cell)) for c in cols], 1)
+    total = np.zeros_like(sums)
+    for d in range(-WINDOW, WINDOW + 1):
+        at = np.minimum(np.searchsorted(cell, cell + d), len(cell) - 1)
+        found = cell[at] == cell + d
+        total[found] += sums[at[found]]
+    return np.rint(total[row_cell]).astype(np.int64)
 
 
 def estimate_missed_share(u: np.ndarray, f: np.ndarray, lam: np.ndarray) -> float:
@@ -381,9 +391,8 @@ def anomaly_verdicts(groups: pd.DataFrame, baseline: pd.DataFrame, host_shares: 
         baseline = baseline.assign(slow=False)
     # slow lines of a template are counted apart from its ordinary ones: a sub-template of their own
     tpl = ["service", "template_key", "slow"]
-    win = _window_sum(g, tpl, ["flagged", "unflagged"]).rename(columns={"flagged": "f", "unflagged": "u"})
-    win_host = _window_sum(g, [*tpl, "host"], ["flagged"]).rename(columns={"flagged": "f_host"})
-    g = g.join(win, on=[*tpl, "bucket"]).join(win_host, on=[*tpl, "host", "bucket"])
+    g["f"], g["u"] = _window_sum(g, tpl, ["flagged", "unflagged"]).T
+    g["f_host"] = _window_sum(g, [*tpl, "host"], ["flagged"])[:, 0]
     span = float(baseline["span_buckets"].iloc[0]) if len(baseline) else 1.0
     base = baseline.set_index(tpl)[["flagged", "unflagged"]].rename(
         columns={"flagged": "hist_flagged", "unflagged": "hist_unflagged"})
