@@ -374,3 +374,23 @@ def test_a_span_background_follows_its_services_own_traffic():
     platform = (41 + 1000) / (history_rate * 10)
     assert span_lam(service_rates=rates) == round(20 / 2000 * 10 * own, 2)
     assert span_lam() == round(20 / 2000 * 10 * platform, 2)
+
+
+def test_each_rows_window_sums_are_the_sums_over_its_neighbouring_buckets_of_its_own_key():
+    """episodes._window_sum against a plain loop: keys whose buckets sit at both ends of the time
+    range (a shifted bucket must never reach another key's), gaps, several rows per cell."""
+    from logintel.episodes import _window_sum
+
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pd.DataFrame({"a": rng.choice(["x", "y", "z"], n), "b": rng.choice([True, False], n),
+                          "bucket": T0 + STEP * rng.integers(0, 40, n), "f": rng.integers(0, 5, n),
+                          "u": rng.integers(0, 9, n)})
+    # one key only at the last bucket, the next only at the first: neighbours in number, not in time
+    frame.loc[0, ["a", "b", "bucket"]] = ["w", True, T0 + STEP * 39]
+    frame.loc[1, ["a", "b", "bucket"]] = ["v", True, T0]
+    got = _window_sum(frame, ["a", "b"], ["f", "u"])
+    for i, row in frame.iterrows():
+        near = frame[(frame["a"] == row["a"]) & (frame["b"] == row["b"])
+                     & ((frame["bucket"] - row["bucket"]).abs() <= STEP * WINDOW)]
+        assert tuple(got[i]) == (near["f"].sum(), near["u"].sum()), i
