@@ -70,8 +70,10 @@ def add_bucket_columns(conn: psycopg.Connection, frame, ts_us) -> None:
     # each row's bucket: date_bin('5 minutes', ts, 2000-01-01), on integers (floor division)
     bucket = _BUCKET_ORIGIN_US + (ts_us - _BUCKET_ORIGIN_US) // BUCKET_US * BUCKET_US
     at = pd.MultiIndex.from_arrays([frame["service"].to_numpy(dtype=object), bucket])
-    per_bucket = counts.set_index(["service", "bucket_us"]).reindex(at)
-    per_service = rates.reindex(frame["service"].to_numpy(dtype=object))
+    # (a row whose bucket has no count: the row went between the two reads, e.g. dropped by retention;
+    # no lines then, rather than a failed chunk)
+    per_bucket = counts.set_index(["service", "bucket_us"]).reindex(at).fillna(0)
+    per_service = rates.reindex(frame["service"].to_numpy(dtype=object)).fillna(0.0)
     for column, source in (("bucket_total", "n"), ("bucket_warn", "n_warn"), ("bucket_error", "n_error")):
         frame[column] = per_bucket[source].to_numpy(np.int64)
     for column, source in (("svc_rate_total", "n"), ("svc_rate_warn", "n_warn"), ("svc_rate_error", "n_error")):

@@ -148,3 +148,14 @@ def test_ingest_stores_each_lines_duration_and_the_read_takes_it_without_the_reg
     lines = frame["line_duration_ms"].to_numpy(dtype=np.float32)
     kept[[i for i, (m, _) in enumerate(stored) if m == "took 350ms"][0]] = 7
     assert np.array_equal(lines, kept, equal_nan=True)
+
+
+def test_a_row_whose_log_went_between_the_two_reads_gets_no_lines_not_an_error(fresh_db):
+    """The rows and their bucket counts are two reads: a row whose log is gone by the second (a
+    retention drop in between) counts no lines in its bucket instead of failing the chunk."""
+    with db.transaction(fresh_db) as conn:
+        _insert(conn, [(1, "2024-01-01T00:00:01Z", "a", "WARN", "x")])
+        frame = pd.DataFrame({"service": ["a", "gone"]})
+        at = int(pd.Timestamp("2024-01-01T00:00:01Z").value // 1000)
+        frames.add_bucket_columns(conn, frame, np.array([at, at], dtype=np.int64))
+    assert frame[BUCKETS].to_numpy().tolist() == [[1, 1, 0, 1.0, 1.0, 0.0], [0, 0, 0, 0.0, 0.0, 0.0]]
