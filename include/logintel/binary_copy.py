@@ -1,12 +1,11 @@
 """PostgreSQL's binary COPY format, built from NumPy columns in a few array operations.
 
 psycopg's ``copy.write_row`` formats one row at a time in Python (about 5 µs a row: a
-million predictions spent seconds there). Here a slice of rows is laid out at once in a
-2-D byte array, one row per line, padded to the longest row: a column whose width is the same
-in every row (a fixed-width type without NULLs, a text of one length) is one slice assignment
-for all rows; the rest of a row depends on its text values and NULLs, so the rows are grouped
-by those (few: template keys x levels) and each group's columns are written together. The rows'
-bytes are then read out without the padding (a boolean mask), in the rows' order.
+million predictions spent seconds there). Here a whole chunk is laid out at once: every
+field's byte width is known per row (a fixed width, 4 bytes for a NULL, or its text's
+length), so each row's offset is a cumulative sum and each column is scattered into one
+buffer with fancy indexing. Text columns are given as codes into a few distinct values
+(template keys, levels), whose encoded bytes are copied per distinct value.
 
 The format (PostgreSQL docs, "COPY", Binary Format): a signature and two zero int32s, then
 per row an int16 field count and per field an int32 byte length (-1: NULL) and the value
@@ -55,115 +54,68 @@ def _wire_bytes(col: Fixed) -> np.ndarray:
     return np.ascontiguousarray(values.astype(wire)).view(np.uint8).reshape(len(values), wire.itemsize)
 
 
-# bytes of padded rows laid out at once (the rows of a chunk in slices of about this size)
-_SLICE_BYTES = 1 << 25
+# bytes a scatter writes at once: its index array is 8 bytes per byte written, so a whole chunk of
+# long template keys at once would cost gigabytes
+_SCATTER_BYTES = 1 << 22
 
 
-@dataclass
-class _Prepared:
-    """A column ready to lay out: each row's byte width (-1: NULL) and its bytes."""
-
-    widths: np.ndarray
-    wire: np.ndarray | None = None  # Fixed: (rows, width) send-format bytes
-    codes: np.ndarray | None = None  # Text: codes into `encoded`
-    encoded: list[bytes] | None = None
-
-    def constant_width(self, rows: slice) -> bool:
-        w = self.widths[rows]
-        return bool((w == w[0]).all())
-
-
-def _prepare(col: Fixed | Text, n: int) -> _Prepared:
-    if isinstance(col, Text):
-        codes = np.asarray(col.codes, dtype=np.int64)
-        encoded = [v.encode("utf-8") for v in col.values]
-        lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-        widths = np.where(codes >= 0, lengths[np.maximum(codes, 0)] if len(lengths) else 0, -1)
-        return _Prepared(widths, codes=codes, encoded=encoded)
-    wire = _wire_bytes(col)
-    widths = np.full(n, wire.shape[1], dtype=np.int64)
-    if col.null is not None:
-        widths[np.asarray(col.null, dtype=bool)] = -1
-    return _Prepared(widths, wire=wire)
-
-
-def _length_word(width: int) -> bytes:
-    return int(width).to_bytes(4, "big", signed=True)
+def _put(buf: np.ndarray, at: np.ndarray, data: np.ndarray) -> None:
+    """buf[at[i] + j] = data[i, j] (or data[j] for every i when data is one row), in slices of rows
+    so the index array stays small."""
+    width = data.shape[-1]
+    step = max(1, _SCATTER_BYTES // max(width, 1))
+    offsets = np.arange(width)
+    for lo in range(0, len(at), step):
+        part = data if data.ndim == 1 else data[lo:lo + step]
+        buf[at[lo:lo + step, None] + offsets] = part
 
 
 def encode(columns: Sequence[Fixed | Text], n: int) -> bytes:
     """The binary COPY stream (header, `n` rows of `columns` in order, trailer)."""
     if n == 0:
         return HEADER + TRAILER
-    prepared = [_prepare(col, n) for col in columns]
-    row_len = 2 + sum(4 + np.maximum(p.widths, 0) for p in prepared)
-    step = max(1, _SLICE_BYTES // int(row_len.max()))
-    parts = [HEADER]
-    for lo in range(0, n, step):
-        parts.append(_lay_out(prepared, slice(lo, min(n, lo + step)), row_len[lo:lo + step]))
-    parts.append(TRAILER)
-    return b"".join(parts)
+    codes_of = {}  # text column -> its codes (int64), and each distinct value's bytes
+    widths = []  # per column: each row's bytes after the length word (-1: NULL)
+    for i, col in enumerate(columns):
+        if isinstance(col, Text):
+            codes = np.asarray(col.codes, dtype=np.int64)
+            encoded = [v.encode("utf-8") for v in col.values]
+            codes_of[i] = (codes, encoded)
+            lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+            widths.append(np.where(codes >= 0, lengths[np.maximum(codes, 0)] if len(lengths) else 0, -1))
+        else:
+            size = np.dtype(_WIRE[col.pgtype]).itemsize
+            w = np.full(n, size, dtype=np.int64)
+            if col.null is not None:
+                w[np.asarray(col.null, dtype=bool)] = -1
+            widths.append(w)
+    row_len = 2 + sum(4 + np.maximum(w, 0) for w in widths)
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = len(HEADER)
+    np.cumsum(row_len[:-1], out=starts[1:])
+    starts[1:] += len(HEADER)
+    buf = np.empty(int(starts[-1] + row_len[-1]) + len(TRAILER), dtype=np.uint8)
+    buf[:len(HEADER)] = np.frombuffer(HEADER, dtype=np.uint8)
+    buf[len(buf) - len(TRAILER):] = np.frombuffer(TRAILER, dtype=np.uint8)
+    _put(buf, starts, np.array([len(columns)], dtype=">i2").view(np.uint8))
+    cursor = starts + 2
+    for i, (col, w) in enumerate(zip(columns, widths)):
+        _put(buf, cursor, w.astype(">i4").view(np.uint8).reshape(n, 4))
+        cursor = cursor + 4
+        if i in codes_of:
+            _scatter_text(buf, cursor, *codes_of[i])
+        else:
+            rows = np.flatnonzero(w >= 0)
+            _put(buf, cursor[rows], _wire_bytes(col)[rows])
+        cursor = cursor + np.maximum(w, 0)
+    return buf.tobytes()
 
 
-def _lay_out(prepared: list[_Prepared], rows: slice, row_len: np.ndarray) -> bytes:
-    """The bytes of `rows` (a slice of the chunk), in order."""
-    m = len(row_len)
-    out = np.empty((m, int(row_len.max())), dtype=np.uint8)
-    out[:, :2] = np.frombuffer(len(prepared).to_bytes(2, "big"), dtype=np.uint8)
-    at = 2
-    # the leading columns of one width in every row: the same place in every row
-    first_varying = len(prepared)
-    for i, p in enumerate(prepared):
-        if not p.constant_width(rows):
-            first_varying = i
-            break
-        width = int(p.widths[rows.start])
-        out[:, at:at + 4] = np.frombuffer(_length_word(width), dtype=np.uint8)
-        at += 4
-        if width > 0:
-            if p.wire is not None:
-                out[:, at:at + width] = p.wire[rows]
-            else:
-                codes = p.codes[rows]
-                for code in np.unique(codes):
-                    out[codes == code, at:at + width] = np.frombuffer(p.encoded[code], dtype=np.uint8)
-            at += width
-    rest = prepared[first_varying:]
-    if rest:
-        _lay_out_groups(out, rest, rows, at)
-    mask = np.arange(out.shape[1]) < row_len[:, None]
-    return out[mask].tobytes()
-
-
-def _lay_out_groups(out: np.ndarray, rest: list[_Prepared], rows: slice, at: int) -> None:
-    """The columns `rest` from byte `at` on, per group of rows with the same texts and NULLs (the
-    same layout): the constant runs (length words, texts) in one assignment each, values apart."""
-    # one integer per row naming its texts and NULLs (mixed radix; rows as tuples if it would not fit)
-    key, radix = np.zeros(len(range(*rows.indices(rows.stop))), dtype=np.int64), 1
-    for p in rest:
-        digit, size = (p.codes[rows] + 1, len(p.encoded) + 1) if p.codes is not None else (p.widths[rows] < 0, 2)
-        radix *= size
-        key = key * size + digit
-    if radix < 2**62:
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    else:
-        keys = np.column_stack([p.codes[rows] if p.codes is not None else p.widths[rows] < 0 for p in rest])
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
-    for group, r in zip(np.split(order, bounds), first):
-        pos, run = at, bytearray()
-        for p in rest:
-            width = int(p.widths[rows.start + r])
-            run += _length_word(width)
-            if width > 0 and p.wire is None:
-                run += p.encoded[int(p.codes[rows.start + r])]
-            elif width > 0:  # a value per row: the constant run before it first
-                out[group, pos:pos + len(run)] = np.frombuffer(bytes(run), dtype=np.uint8)
-                pos += len(run)
-                run = bytearray()
-                out[group, pos:pos + width] = p.wire[rows.start + group]
-                pos += width
-        if run:
-            out[group, pos:pos + len(run)] = np.frombuffer(bytes(run), dtype=np.uint8)
+def _scatter_text(buf: np.ndarray, cursor: np.ndarray, codes: np.ndarray, encoded: list[bytes]) -> None:
+    """Copy each row's text (by its code) to its cursor: one broadcast assignment per distinct value."""
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    for group in np.split(order, bounds):
+        code = int(codes[group[0]])
+        if code >= 0 and encoded[code]:
+            _put(buf, cursor[group], np.frombuffer(encoded[code], dtype=np.uint8))

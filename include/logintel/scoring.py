@@ -102,9 +102,9 @@ def finish_run(url: str, run: ScoringRun) -> int:
     return scored
 
 
-def _prediction_columns(frame, preds, version: str, run_id: int) -> "dict[str, Fixed | Text]":
-    """The chunk's predictions as binary-COPY columns by name (PRED_COLUMNS, then the model version
-    and the run; the text columns as codes into their few distinct values)."""
+def _prediction_columns(frame, preds, version: str, run_id: int) -> "list[Fixed | Text]":
+    """The chunk's predictions as binary-COPY columns, in PRED_COLUMNS order, then the model
+    version and the run (the text columns as codes into their few distinct values)."""
     import numpy as np
     import pandas as pd
 
@@ -116,22 +116,13 @@ def _prediction_columns(frame, preds, version: str, run_id: int) -> "dict[str, F
     levels, level_values = pd.factorize(preds["predicted_level"].to_numpy(dtype=object))
     # the duration a line reports: what tells a latency episode's lines from ordinary ones (NaN: NULL)
     duration = line_durations_ms(frame).astype(np.float32)
-    return {"log_id": Fixed(frame["id"].to_numpy(dtype=np.int64), "int8"),
-            "template_key": Text(keys, list(key_values)), "predicted_level": Text(levels, list(level_values)),
-            "confidence": Fixed(preds["confidence"].to_numpy(dtype=np.float64), "float4"),
-            "anomaly_score": Fixed(preds["anomaly_score"].to_numpy(dtype=np.float64), "float4"),
-            "predicted_anomaly": Fixed(preds["predicted_anomaly"].to_numpy(dtype=bool), "bool"),
-            "duration_ms": Fixed(duration, "float4", null=np.isnan(duration)),
-            "model_version": Text(np.zeros(n, dtype=np.int64), [version]),
-            "scoring_run_id": Fixed(np.full(n, run_id, dtype=np.int64), "int8")}
-
-
-# The order of the COPYs' columns (sql/scoring/copy_predictions*.sql): the columns of one width in
-# every row first, so binary_copy lays them out for all rows at once; the texts and the nullable
-# duration last (laid out per group of rows with the same ones).
-COPY_COLUMNS = ["log_id", "confidence", "anomaly_score", "predicted_anomaly", "scoring_run_id", "model_version",
-                "predicted_level", "template_key", "duration_ms"]
-STAGE_COPY_COLUMNS = [c for c in COPY_COLUMNS if c in PRED_COLUMNS]
+    return [Fixed(frame["id"].to_numpy(dtype=np.int64), "int8"),
+            Text(keys, list(key_values)), Text(levels, list(level_values)),
+            Fixed(preds["confidence"].to_numpy(dtype=np.float64), "float4"),
+            Fixed(preds["anomaly_score"].to_numpy(dtype=np.float64), "float4"),
+            Fixed(preds["predicted_anomaly"].to_numpy(dtype=bool), "bool"),
+            Fixed(duration, "float4", null=np.isnan(duration)),
+            Text(np.zeros(n, dtype=np.int64), [version]), Fixed(np.full(n, run_id, dtype=np.int64), "int8")]
 
 
 def _chunk_lock(version: str, start: int) -> int:
@@ -151,7 +142,7 @@ def _write_chunk(conn, run: ScoringRun, start: int, frame, preds, history_max_id
     try:
         with conn.transaction():  # a savepoint: the fallback keeps the chunk's transaction
             with conn.cursor().copy(db.sql("scoring/copy_predictions")) as copy:
-                copy.write(encode([columns[c] for c in COPY_COLUMNS], len(frame)))
+                copy.write(encode(columns, len(frame)))
         run_counts.record(conn, run.run_id, start, frame, preds["template_key"].to_numpy(dtype=object),
                           history_max_id)
         return len(frame)
@@ -159,7 +150,7 @@ def _write_chunk(conn, run: ScoringRun, start: int, frame, preds, history_max_id
         conn.execute(db.sql("scoring/predictions_stage"))
         conn.execute("TRUNCATE predictions_stage")
         with conn.cursor().copy(db.sql("scoring/copy_predictions_stage")) as copy:
-            copy.write(encode([columns[c] for c in STAGE_COPY_COLUMNS], len(frame)))
+            copy.write(encode(columns[:len(PRED_COLUMNS)], len(frame)))
         run_counts.mark_uncounted(conn, run.run_id)
         return conn.execute(db.sql("scoring/predictions_upsert"), {"model_version": version, "run_id": run.run_id}).rowcount
 

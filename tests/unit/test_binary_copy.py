@@ -85,9 +85,9 @@ def test_one_row_an_all_null_text_column_and_a_flag_given_as_numbers():
     assert decode(encode(columns, 2), ["text", "bool"]) == [(None, False), (None, True)]
 
 
-def test_the_stream_is_the_same_when_laid_out_in_small_slices(monkeypatch):
-    # rows are laid out in slices to bound the padded array: slices of one row must give the same
-    # stream as one slice (a real chunk needs several only for long keys)
+def test_the_stream_is_the_same_when_scattered_in_small_slices(monkeypatch):
+    # the scatter works in slices of rows to bound its index arrays: slices of a few bytes must
+    # give the same stream as one slice (a real chunk needs several only for long keys)
     import logintel.binary_copy as bc
 
     rng = np.random.default_rng(7)
@@ -95,16 +95,16 @@ def test_the_stream_is_the_same_when_laid_out_in_small_slices(monkeypatch):
     columns = [Fixed(rng.integers(0, 10**9, n), "int8"), Text(rng.integers(-1, 3, n), ["ab", "", "long" * 5]),
                Fixed(rng.random(n), "float4", null=rng.random(n) > 0.5), Fixed(rng.random(n) > 0.5, "bool")]
     whole = encode(columns, n)
-    monkeypatch.setattr(bc, "_SLICE_BYTES", 7)
+    monkeypatch.setattr(bc, "_SCATTER_BYTES", 7)
     assert encode(columns, n) == whole
-    monkeypatch.setattr(bc, "_SLICE_BYTES", 150)  # a few rows a slice: some slices all NULL, some not
+    monkeypatch.setattr(bc, "_SCATTER_BYTES", 150)  # a few rows a slice: some slices all NULL, some not
     assert encode(columns, n) == whole
     assert len(decode(whole, ["int8", "text", "float4", "bool"])) == n
 
 
 def test_rows_of_one_layout_and_rows_of_many_read_back_in_order():
-    # leading columns of one width in every row are laid out for all rows at once, the rest per group
-    # of rows with the same texts and NULLs: both parts must land in each row's place
+    # fixed-width columns before and after texts of several lengths and NULLs: each field must land
+    # in its row's place
     rng = np.random.default_rng(11)
     n = 300
     values = ["INFO", "WARN", "DEBUG", "x" * 120]

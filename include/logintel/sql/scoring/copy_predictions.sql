@@ -1,3 +1,2 @@
--- Columns in scoring.COPY_COLUMNS order (one width in every row first: see binary_copy.py).
-COPY logintel.ml_predictions (log_id, confidence, anomaly_score, predicted_anomaly, scoring_run_id, model_version,
-                              predicted_level, template_key, duration_ms) FROM STDIN (FORMAT binary)
+COPY logintel.ml_predictions (log_id, template_key, predicted_level, confidence, anomaly_score,
+                              predicted_anomaly, duration_ms, model_version, scoring_run_id) FROM STDIN (FORMAT binary)
