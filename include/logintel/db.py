@@ -154,8 +154,8 @@ def copy_out(conn: psycopg.Connection, statement: str) -> bytes:
     """All the data of `statement` (a COPY ... TO STDOUT), as one bytes object.
 
     PostgreSQL sends a COPY's data one row per message, and psycopg hands each out through its
-    waiting machinery (about 2.5 µs a row, with the interpreter lock held: a 200,000-log scoring
-    read spent 0.3 s of its 0.45 s of Python there). Here the rows libpq has buffered are taken
+    waiting machinery with the interpreter lock held (a 200,000-log scoring read: 0.23 s of Python
+    through psycopg's copy, 0.11 s here; best of five each). Here the rows libpq has buffered are taken
     straight from it, and the socket is waited on (lock released) only when none are. Inside a
     transaction or on an autocommit connection; otherwise psycopg's own copy (it opens the
     transaction the connection would)."""

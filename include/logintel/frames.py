@@ -45,7 +45,7 @@ def logs_query_params(lo: int, hi: int, model_version: str | None = None, every:
 
 
 BUCKET_US = 300_000_000  # the features' 5-minute buckets, in microseconds
-_BUCKET_ORIGIN_US = 946_684_800_000_000  # date_bin's origin, 2000-01-01 UTC
+_BUCKET_ORIGIN_US = 946_684_800_000_000  # the buckets' origin, 2000-01-01 UTC
 _HISTORY_US = 86_400_000_000  # the rates look back one day before the rows' span
 
 
@@ -61,13 +61,14 @@ def add_bucket_columns(conn: psycopg.Connection, frame, ts_us) -> None:
     from . import db
 
     epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-    t0 = epoch + timedelta(microseconds=int(ts_us.min()) - _HISTORY_US)
-    t1 = epoch + timedelta(microseconds=int(ts_us.max()) + BUCKET_US)
-    counts = pd.DataFrame(conn.execute(db.sql("scoring/bucket_counts"), {"t0": t0, "t1": t1}).fetchall(),
+    params = {"t0": epoch + timedelta(microseconds=int(ts_us.min()) - _HISTORY_US),
+              "t1": epoch + timedelta(microseconds=int(ts_us.max()) + BUCKET_US),
+              "bucket": timedelta(microseconds=BUCKET_US), "origin": epoch + timedelta(microseconds=_BUCKET_ORIGIN_US)}
+    counts = pd.DataFrame(conn.execute(db.sql("scoring/bucket_counts"), params).fetchall(),
                           columns=["service", "bucket_us", "n", "n_warn", "n_error"])
     # the mean per service over its buckets (PostgreSQL's avg: sum / count, then float8)
     rates = counts.groupby("service", sort=False)[["n", "n_warn", "n_error"]].mean()
-    # each row's bucket: date_bin('5 minutes', ts, 2000-01-01), on integers (floor division)
+    # each row's bucket: date_bin(BUCKET_US, ts, origin), on integers (floor division)
     bucket = _BUCKET_ORIGIN_US + (ts_us - _BUCKET_ORIGIN_US) // BUCKET_US * BUCKET_US
     at = pd.MultiIndex.from_arrays([frame["service"].to_numpy(dtype=object), bucket])
     # (a row whose bucket has no count: the row went between the two reads, e.g. dropped by retention;
@@ -92,7 +93,8 @@ def read_logs(conn: psycopg.Connection, lo: int, hi: int, model_version: str | N
     frame = read_frame(conn, db.sql("scoring/logs_selected").rstrip().rstrip(";"),
                        logs_query_params(lo, hi, model_version, every, corrected), dtypes=LOG_DTYPES)
     if frame.empty:
-        frame = frame.drop(columns="ts_us").assign(ts=pd.Series(dtype="datetime64[ns, UTC]"))
+        frame = frame.drop(columns="ts_us")
+        frame.insert(1, "ts", pd.Series(dtype="datetime64[ns, UTC]"))
         for column in ("bucket_total", "bucket_warn", "bucket_error"):
             frame[column] = pd.Series(dtype="int64")
         for column in ("svc_rate_total", "svc_rate_warn", "svc_rate_error"):

@@ -61,8 +61,8 @@ class Settings:
     train_max_rows: int = _env("LOGINTEL_TRAIN_MAX_ROWS", parse_int, 1_000_000, 1)
     threads: int = _env("LOGINTEL_THREADS", parse_int, 1, 1)
     # failing ids GX returns (and keeps in its results and Data Docs) per expectation; the rest are
-    # read with the same predicate in SQL. Bounded so a findings run's memory does not grow with the
-    # logs: 101,626 ids at 5M logs took GX 340 MB (a 1M run fails ~8,000)
+    # read with the same predicate in SQL. Bounded so GX's part of a findings run does not grow with
+    # the failing ids: all 101,626 of them at 5M logs took GX 340 MB (a 1M run fails ~8,000)
     gx_max_ids: int = _env("LOGINTEL_GX_MAX_IDS", parse_int, 10_000, 1)
     max_record_bytes: int = _env("LOGINTEL_MAX_RECORD_BYTES", parse_int, 1 << 20, 1)
     plugin_auth: bool = _env("LOGINTEL_PLUGIN_AUTH", parse_bool, True)

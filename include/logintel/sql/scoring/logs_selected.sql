@@ -3,7 +3,8 @@
 -- The anomaly model's bucket features come from sql/scoring/bucket_counts.sql over the span of
 -- these rows (frames.read_logs joins them in memory: a hash of every selected row on the server
 -- cost more than reading the few thousand buckets and looking them up).
--- ts_us: the time in microseconds since 1970 (an integer parses ten times faster than timestamp text).
+-- ts_us: the time in microseconds since 1970 (an integer, not timestamp text to parse; the buckets
+-- are computed from it in Python).
 -- With %(corrected)s (training), a line's level is its confirmed correction where there is one.
 -- attr_duration_ms: the first of the attrs keys %(duration_attrs)s holding a number of milliseconds
 -- (a table source's `response_time_ms`, say); NULL when the line has none.
